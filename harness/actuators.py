@@ -1,0 +1,147 @@
+"""The manual steps of the test cases, and the ways a SUT configuration can carry them out.
+
+Each test step that needs a person or the SUT's own back-end (plug in a cable,
+present a card, make the central system send a RemoteStartTransaction ...) is one
+name from :data:`VOCABULARY`. The SUT config's ``actuators`` section says how each
+is done, per name or with a ``default`` entry:
+
+    prompt: "text shown to the operator"      # waits for Enter (works under pytest capture)
+    shell:  "command {connector} {id_tag}"    # run; exit status 0 = done
+    http:   {url: "http://host/act/{action}", method: POST}   # JSON body = the parameters
+    python: "package.module:function"         # called with (action, **params), may be async
+
+Placeholders ``{action}`` and every parameter are filled in (shell values are quoted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import shlex
+import urllib.request
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigurationError, StepFailure
+
+__all__ = ["VOCABULARY", "Actuators"]
+
+VOCABULARY: dict[str, str] = {
+    # charge point under test: what a person does at the charger
+    "power_cycle": "Switch the charge point off and on again (a cold boot).",
+    "plug_in": "Plug the EV cable into connector {connector} (EV side connected).",
+    "unplug": "Unplug the cable from connector {connector}.",
+    "unplug_ev_side": "Disconnect the cable at the EV side of connector {connector}.",
+    "present_id_tag": "Present id tag {id_tag} at the charge point (connector {connector}).",
+    "power_loss": "Cut the charge point's power while it is running, then restore it.",
+    "lock_failure": "Make the connector lock of connector {connector} fail.",
+    "fault_connector": "Put connector {connector} into a Faulted state.",
+    "clear_fault": "Clear the fault of connector {connector}.",
+    "fault_charge_point": "Put the whole charge point into a Faulted state.",
+    "drop_connection": "Cut the charge point's network connection to the central system.",
+    "restore_connection": "Restore the charge point's network connection.",
+    "ev_suspend": "Make the EV stop drawing energy on connector {connector} (SuspendedEV).",
+    "ev_resume": "Make the EV draw energy again on connector {connector}.",
+    # central system under test: what its operator does in the back-end
+    "cs_remote_start": "Make the central system send RemoteStartTransaction (connector {connector}, id tag {id_tag}).",
+    "cs_remote_stop": "Make the central system send RemoteStopTransaction for transaction {transaction_id}.",
+    "cs_reset": "Make the central system send Reset of type {type}.",
+    "cs_unlock_connector": "Make the central system send UnlockConnector for connector {connector}.",
+    "cs_get_configuration": "Make the central system send GetConfiguration (keys: {keys}).",
+    "cs_change_configuration": "Make the central system send ChangeConfiguration {key}={value}.",
+    "cs_clear_cache": "Make the central system send ClearCache.",
+    "cs_change_availability": "Make the central system send ChangeAvailability {type} for connector {connector}.",
+    "cs_data_transfer": "Make the central system send DataTransfer (vendorId {vendor_id}).",
+}
+
+
+class _Defaults(dict):  # format_map that leaves unknown placeholders visible
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Actuators:
+    """Carries out manual steps as configured.
+
+    Args:
+        spec: the ``actuators`` section of the SUT config.
+        timeout: bound on each actuation (seconds).
+        prompt: how to ask the operator (the plugin passes one that suspends capture);
+            ``None`` means no terminal, and a prompt actuator fails clearly.
+    """
+
+    def __init__(self, spec: Mapping[str, Any], *, timeout: float, prompt: Callable[[str], str] | None = None) -> None:
+        self.spec = dict(spec)
+        self.timeout = timeout
+        self.prompt = prompt
+        self.done: list[tuple[str, dict[str, Any]]] = []
+
+    def how(self, action: str) -> Mapping[str, Any]:
+        entry = self.spec.get(action, self.spec.get("default"))
+        if entry is None:
+            return {"prompt": VOCABULARY.get(action, action)}
+        if not isinstance(entry, Mapping) or len(entry) != 1 or next(iter(entry)) not in ("prompt", "shell", "http", "python"):
+            raise ConfigurationError(f"actuator {action!r}: give exactly one of prompt, shell, http, python")
+        return entry
+
+    async def act(self, action: str, *, step: str = "", **params: Any) -> Any:
+        """Carry out ``action``; raises StepFailure if it could not be done in time."""
+        if action not in VOCABULARY:
+            raise ConfigurationError(f"unknown manual step {action!r}; known: {sorted(VOCABULARY)}")
+        (kind, how), = self.how(action).items()
+        self.done.append((action, dict(params)))
+        try:
+            return await asyncio.wait_for(self._run(kind, how, action, params), self.timeout)
+        except asyncio.TimeoutError:
+            raise StepFailure(step, f"manual step {action!r} ({kind}) did not finish within {self.timeout:g}s") from None
+
+    async def _run(self, kind: str, how: Any, action: str, params: dict[str, Any]) -> Any:
+        values = _Defaults(action=action, **params)
+        if kind == "prompt":
+            text = str(how).format_map(values)
+            if self.prompt is None:
+                raise ConfigurationError(f"manual step {action!r} needs an operator but there is no terminal: "
+                                         f"configure an actuator for it ({text})")
+            return await asyncio.to_thread(self.prompt, f"[OCPP harness] {text} Press Enter when done.")
+        if kind == "shell":
+            quoted = _Defaults({k: shlex.quote(str(v)) for k, v in values.items()})
+            command = str(how).format_map(quoted)
+            proc = await asyncio.create_subprocess_shell(command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            try:
+                out, _ = await proc.communicate()
+            except asyncio.CancelledError:
+                proc.kill()
+                raise
+            if proc.returncode != 0:
+                raise StepFailure("", f"manual step {action!r}: command exited with {proc.returncode}", out.decode(errors="replace")[-2000:])
+            return out.decode(errors="replace")
+        if kind == "http":
+            return await asyncio.to_thread(self._http, how, action, values, params)
+        target = _load_callable(str(how))
+        result = target(action, **params)
+        return await result if inspect.isawaitable(result) else result
+
+    def _http(self, how: Mapping[str, Any], action: str, values: Mapping[str, Any], params: dict[str, Any]) -> Any:
+        url = str(how["url"]).format_map(values)
+        body = json.dumps(params).encode()
+        request = urllib.request.Request(url, data=body, method=str(how.get("method", "POST")),
+                                         headers={"Content-Type": "application/json", **how.get("headers", {})})
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(request, timeout=self.timeout) as response:
+                text = response.read().decode(errors="replace")
+        except Exception as exc:
+            raise StepFailure("", f"manual step {action!r}: HTTP request to {url} failed: {exc}") from None
+        try:
+            return json.loads(text) if text else None
+        except ValueError:
+            return text
+
+
+def _load_callable(ref: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"python actuator {ref!r} cannot be loaded: {exc}") from None

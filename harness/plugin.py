@@ -1,0 +1,212 @@
+"""pytest11 entry point: options, markers, fixtures and report hooks. Thin by design.
+
+Fixtures a test case uses:
+
+* ``central_system`` - the harness as central system (the SUT is a charge point);
+* ``charge_point``   - the harness as charge point (the SUT is a central system);
+* ``sut``            - the SUT's configuration and its manual steps (``await sut.act(...)``).
+
+Async test functions run on the harness's event loop (see harness.runner) with the
+configured per-test time limit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from . import __version__
+from .config import SutConfig, load_config
+from .runner import LoopThread
+from .sut import SutHandle, SutProvider
+
+MARKERS = {
+    "core": "OCPP 1.6 feature profile Core",
+    "firmware_management": "OCPP 1.6 feature profile FirmwareManagement",
+    "local_auth_list_management": "OCPP 1.6 feature profile LocalAuthListManagement",
+    "reservation": "OCPP 1.6 feature profile Reservation",
+    "smart_charging": "OCPP 1.6 feature profile SmartCharging",
+    "remote_trigger": "OCPP 1.6 feature profile RemoteTrigger",
+    "security": "OCPP 1.6 security extension (improved security white paper)",
+}
+TC_ID = re.compile(r"^TC_\d{3}(_\d+)?_(CS|CSMS)$")
+
+_provider_key = pytest.StashKey[SutProvider]()
+_role_key = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ocpp", "OCPP 1.6 compliance harness")
+    group.addoption("--ocpp-sut", choices=("cp", "cs"), default=None,
+                    help="which side is under test: cp = a charge point (harness plays the central system), "
+                         "cs = a central system (harness plays a charge point); default: both, against the simulators")
+    group.addoption("--ocpp-config", default=None, metavar="PATH",
+                    help="SUT configuration YAML (see fixtures/); default: the built-in reference simulators")
+    group.addoption("--ocpp-tc", default=None, metavar="ID[,ID]",
+                    help="run only these official test case ids, e.g. TC_001_CS,TC_003_CSMS")
+    group.addoption("--ocpp-step-timeout", type=float, default=None, metavar="S",
+                    help="override the SUT config's per-step timeout (seconds)")
+    group.addoption("--ocpp-test-timeout", type=float, default=None, metavar="S",
+                    help="override the SUT config's per-test time limit (seconds)")
+    group.addoption("--ocpp-sim-fault", action="append", default=[], metavar="cp:NAME|cs:NAME",
+                    help="switch on a named fault of a reference simulator (for the harness's own tests)")
+    group.addoption("--ocpp-sim-config-dir", default=None, metavar="DIR",
+                    help="where the simulators' SUT configs live (default: <rootdir>/fixtures)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    config.addinivalue_line("markers", "tc(id, title): the official OCTT test case this test implements")
+    config.stash[_provider_key] = SutProvider.from_options(config)
+
+
+def tc_of(item: pytest.Item) -> tuple[str, str] | None:
+    marker = item.get_closest_marker("tc")
+    if marker is None:
+        return None
+    return str(marker.args[0]), str(marker.args[1]) if len(marker.args) > 1 else ""
+
+
+def sut_role_of(tc_id: str) -> str:
+    """TC_xxx_CS tests a charge point (cp); TC_xxx_CSMS tests a central system (cs)."""
+    return "cs" if tc_id.endswith("_CSMS") else "cp"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    provider = config.stash[_provider_key]
+    wanted_ids = {t.strip() for t in (config.getoption("ocpp_tc") or "").split(",") if t.strip()}
+    keep, drop = [], []
+    for item in items:
+        tc = tc_of(item)
+        if tc is None:
+            keep.append(item)
+            continue
+        tc_id, _ = tc
+        if not TC_ID.match(tc_id):
+            raise pytest.UsageError(f"{item.nodeid}: {tc_id!r} is not an official OCTT 1.6 test case id")
+        if not item.name.startswith(f"test_{tc_id.lower()}"):
+            raise pytest.UsageError(f"{item.nodeid}: the test name must start with test_{tc_id.lower()}")
+        if (wanted_ids and tc_id not in wanted_ids) or sut_role_of(tc_id) not in provider.roles:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def ocpp_loop() -> Iterator[LoopThread]:
+    """The harness's event loop thread (one per run)."""
+    loop = LoopThread()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def ocpp_provider(request: pytest.FixtureRequest, ocpp_loop: LoopThread) -> Iterator[SutProvider]:
+    provider = request.config.stash[_provider_key]
+    provider.loop = ocpp_loop
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def central_system(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> Any:
+    """The harness as OCPP central system, connected to the charge point under test."""
+    role = ocpp_provider.central_system()
+    request.node.stash[_role_key] = role
+    return role
+
+
+@pytest.fixture
+def charge_point(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> Any:
+    """The harness as OCPP charge point, talking to the central system under test."""
+    role = ocpp_provider.charge_point()
+    request.node.stash[_role_key] = role
+    return role
+
+
+@pytest.fixture
+def sut(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> SutHandle:
+    """The system under test: its configuration and its manual steps."""
+    tc = tc_of(request.node)
+    role = sut_role_of(tc[0]) if tc else "cp"
+    handle = ocpp_provider.handle(role, request.config)
+    for name in MARKERS:
+        if request.node.get_closest_marker(name) and name not in handle.config.features:
+            pytest.skip(f"the SUT config does not list feature profile {name!r} in 'features'")
+    return handle
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run an async test case on the harness loop with its time limit, then check what is left."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    provider = pyfuncitem.config.stash[_provider_key]
+    role = pyfuncitem.stash.get(_role_key, None)
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+
+    async def run() -> None:
+        if role is not None:
+            await role.begin_test(pyfuncitem.nodeid)
+        try:
+            await pyfuncitem.obj(**kwargs)
+        finally:
+            leftover = await role.end_test() if role is not None else []
+        if leftover:
+            first = leftover[0]
+            raise type(first)("after the last step", first.problem, first.detail)
+
+    assert provider.loop is not None
+    provider.loop.run(run(), provider.test_timeout(pyfuncitem.config, role))
+    return True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    role = item.stash.get(_role_key, None)
+    if role is None or report.when != "call":
+        return
+    from .report import attach_trace
+
+    attach_trace(item, report, role)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    provider = config.stash[_provider_key]
+    return [f"ocpp16-harness {__version__}: " + provider.describe()]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from .report import write_evidence
+
+    write_evidence(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+    from .report import html_summary
+
+    prefix.extend(html_summary(session.config.stash[_provider_key]))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_report_title(report: Any) -> None:
+    report.title = "OCPP 1.6 compliance report"
+
+
+def simulator_config_dir(config: pytest.Config) -> Path:
+    given = config.getoption("ocpp_sim_config_dir")
+    return Path(given) if given else Path(config.rootpath) / "fixtures"
+
+
+__all__ = ["MARKERS", "tc_of", "sut_role_of", "SutConfig", "load_config", "simulator_config_dir"]

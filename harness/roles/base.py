@@ -1,0 +1,207 @@
+"""What both impersonated sides share: the inbox, the test's trace, defects, calls, expectations.
+
+A role outlives connections (a charge point reboots, a central system drops us);
+expectations wait across reconnects. Per test, :meth:`Role.begin_test` gives a
+fresh trace and inbox and :meth:`Role.end_test` reports what was left unraised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from typing import Any, Mapping
+
+from .. import schemas
+from ..config import SutConfig
+from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure, StepTimeout
+from ..inbox import ErrorReply, Expectation, Inbox, Received, Reply
+from ..matching import diff, mismatches
+from ..ocppj import Call, CallError, ErrorCode
+from ..session import Session
+from ..trace import Entry, Trace
+
+__all__ = ["Role"]
+
+VALID_ERROR_CODES = frozenset(code.value for code in ErrorCode)
+
+
+class Role:
+    """Base of CentralSystem and ChargePoint. Subclasses set the direction tables and defaults."""
+
+    #: actions the SUT may send to this role
+    peer_actions: frozenset[str] = frozenset()
+    #: of those, the ones answered at once with a fixed reply (background traffic)
+    background_actions: frozenset[str] = frozenset()
+
+    def __init__(self, config: SutConfig) -> None:
+        self.config = config
+        self.timeouts = config.timeouts
+        self.trace = Trace("startup")
+        self.last_trace = self.trace
+        self.inbox = Inbox()
+        self.session: Session | None = None
+        self.violations: list[StepFailure] = []
+        self._raised = 0
+        self._connected = asyncio.Event()
+
+    # -- test lifecycle -------------------------------------------------------------------
+    async def begin_test(self, name: str) -> Trace:
+        """Start a test: frames that arrived since the last test open its trace."""
+        self.trace = Trace(name, entries=list(self.trace.entries) if self.trace.name == "between tests" else [])
+        self.inbox.clear()
+        self.violations.clear()
+        self._raised = 0
+        return self.trace
+
+    async def end_test(self) -> list[StepFailure]:
+        """Finish a test: return defects the test did not see, start the between-tests trace."""
+        unraised = self.violations[self._raised:]
+        self.last_trace = self.trace
+        self.trace = Trace("between tests")
+        return unraised
+
+    # -- defects --------------------------------------------------------------------------
+    def record_violation(self, failure: StepFailure) -> None:
+        self.violations.append(failure)
+        self.trace.event(f"SUT defect: {failure.problem}")
+        self.inbox.notify()
+
+    def check(self, step: str) -> None:
+        """Raise the first SUT defect recorded since the last check, labelled with ``step``."""
+        if self._raised < len(self.violations):
+            failure = self.violations[self._raised]
+            self._raised += 1
+            raise type(failure)(step, failure.problem, failure.detail)
+
+    # -- incoming CALLs ---------------------------------------------------------------------
+    def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
+        raise NotImplementedError
+
+    async def on_call(self, session: Session, call: Call, entry: Entry) -> None:
+        held = call.action not in self.background_actions
+        received = Received(call, entry, session, held=held)
+        if held:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.timeouts.unsolicited_reply, lambda: loop.create_task(self._answer_unclaimed(received)))
+        else:
+            await self._send_reply(received, self.default_reply(call), by_default=True)
+        self.inbox.add(received)
+
+    async def _answer_unclaimed(self, received: Received) -> None:
+        if received.replied is None and not received.consumed:
+            await self._send_reply(received, self.default_reply(received.call), by_default=True,
+                                   note=f"no step claimed it within {self.timeouts.unsolicited_reply:g}s: default reply")
+
+    async def answer(self, received: Received, reply: Reply) -> None:
+        """Reply to a held CALL a step matched (``None`` = the role's default reply)."""
+        if received.replied is not None:
+            if reply is not None and received.by_default:
+                raise StepFailure(
+                    "", f"{received.action}.req was answered by default before this step claimed it; "
+                    f"raise timeouts.unsolicited_reply (now {self.timeouts.unsolicited_reply:g}s)")
+            return
+        if callable(reply):
+            reply = reply(received.payload)
+        await self._send_reply(received, self.default_reply(received.call) if reply is None else reply, by_default=reply is None)
+
+    async def _send_reply(self, received: Received, reply: Mapping[str, Any] | ErrorReply, *, by_default: bool, note: str = "") -> None:
+        received.replied, received.by_default = reply, by_default
+        received.replied_at = time.monotonic()
+        if isinstance(reply, ErrorReply):
+            await received.session.reply_error(received.call, reply.code, reply.description, note)
+            return
+        payload = dict(reply)
+        problems = schemas.validate(received.action, "response", payload)
+        if problems:  # a harness bug or a test author's mistake, never the SUT's
+            raise RuntimeError(f"harness reply to {received.action} breaks the schema: {problems}")
+        await received.session.reply(received.call, payload, note)
+
+    # -- the step vocabulary ---------------------------------------------------------------------
+    async def expect(self, action: str, *, step: str, reply: Reply = None, timeout: float | None = None,
+                     **pattern: Any) -> Received:
+        """Wait for the SUT's next ``action`` CALL matching ``pattern``, then answer it with ``reply``."""
+        (got,) = await self.expect_all(Expectation(action, pattern, reply), step=step, timeout=timeout)
+        return got
+
+    async def expect_all(self, *expectations: Expectation, step: str, timeout: float | None = None,
+                         ordered: bool = False) -> list[Received]:
+        """Wait for every expectation; any order unless ``ordered`` (catalog: 'may be reversed')."""
+        return await self.inbox.wait_for(
+            list(expectations), step=step, timeout=timeout or self.timeouts.step,
+            answer=self.answer, check=lambda: self.check(step), ordered=ordered,
+        )
+
+    async def expect_none(self, action: str, *, step: str, within: float, **pattern: Any) -> None:
+        """Fail if the SUT sends ``action`` (matching ``pattern``) within ``within`` seconds."""
+        await self.inbox.wait_none(Expectation(action, pattern), step=step, within=within, check=lambda: self.check(step))
+
+    async def call(self, action: str, payload: Mapping[str, Any], *, step: str, expect: Mapping[str, Any] | None = None,
+                   allow_error: bool = False, timeout: float | None = None) -> dict[str, Any] | CallError:
+        """Send a CALL to the SUT and return its reply's payload.
+
+        ``expect`` is a pattern the reply must match. A CALLERROR fails the step
+        unless ``allow_error`` (then the CallError is returned for the test to judge).
+        """
+        self.check(step)
+        problems = schemas.validate(action, "request", dict(payload))
+        if problems:
+            raise RuntimeError(f"harness {action}.req breaks the schema: {problems}")
+        session = await self.wait_connected(step)
+        reply = await session.call(action, dict(payload), timeout=timeout or self.timeouts.call, step=step)
+        self.check(step)
+        if isinstance(reply, CallError):
+            if reply.error_code not in VALID_ERROR_CODES:
+                raise ProtocolFailure(step, f"CALLERROR code {reply.error_code!r} is not an OCPP-J 1.6 error code",
+                                      f"valid codes: {sorted(VALID_ERROR_CODES)}")
+            if allow_error:
+                return reply
+            raise PayloadMismatch(step, f"{action}.req was answered with CALLERROR {reply.error_code}: {reply.error_description!r}",
+                                  f"details: {reply.error_details}")
+        if expect:
+            wrong = mismatches(expect, reply.payload)
+            if wrong:
+                raise PayloadMismatch(step, f"{action}.conf does not carry what the step requires",
+                                      "\n".join(f"  - {m}" for m in wrong) + f"\ndiff (expected -> received):\n{diff(expect, reply.payload)}")
+        return reply.payload
+
+    async def idle(self, seconds: float, *, step: str) -> None:
+        """Let ``seconds`` pass (a spec timer of the impersonated side), failing at once on a SUT defect."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            self.check(step)
+            await self.inbox.changed(remaining)
+        self.check(step)
+
+    async def wait_connected(self, step: str, timeout: float | None = None) -> Session:
+        """The live session, waiting (bounded) for the SUT to connect if it is not."""
+        if self.session is None or self.session.closed.is_set():
+            self._connected.clear()
+            limit = timeout or self.timeouts.connect
+            try:
+                await asyncio.wait_for(self._connected.wait(), limit)
+            except asyncio.TimeoutError:
+                self.check(step)
+                raise ConnectionFailure(step, f"no OCPP connection with the SUT within {limit:g}s") from None
+        assert self.session is not None
+        return self.session
+
+    def new_session(self, ws: Any, name: str) -> Session:
+        session = Session(
+            ws, name=name, trace=lambda: self.trace, peer_actions=self.peer_actions,
+            on_call=self.on_call, on_violation=self.record_violation, on_closed=self._closed,
+        )
+        self.session = session
+        self._connected.set()
+        self.trace.event(f"{name}: connected", name)
+        session.start()
+        return session
+
+    def _closed(self, session: Session, reason: str) -> None:
+        if self.session is session:
+            self._connected.clear()
+        self.inbox.notify()
+
+    def replace_timeouts(self, **changes: float) -> None:
+        self.timeouts = replace(self.timeouts, **changes)
+

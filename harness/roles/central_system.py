@@ -1,0 +1,120 @@
+"""The harness as central system, for a charge point under test (``--ocpp-sut cp``).
+
+Listens at ``ws://host:port{path}/{chargePointId}``; each (re)connection of the
+charge point becomes the live session. Background traffic is answered at once;
+everything else waits for a step to claim it (see harness.inbox), and gets the
+default reply below if none does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from websockets.asyncio.server import Server, ServerConnection
+
+from .. import schemas
+from ..config import SutConfig
+from ..errors import ProtocolFailure
+from ..inbox import ErrorReply
+from ..ocppj import Call
+from ..transport import SUBPROTOCOL, Handshake, serve_central_system
+from .base import Role
+
+__all__ = ["CentralSystem", "now_iso"]
+
+
+def now_iso() -> str:
+    """The current UTC time as OCPP sends it (RFC 3339, milliseconds, 'Z')."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CentralSystem(Role):
+    """Impersonates an OCPP 1.6 central system."""
+
+    peer_actions = schemas.CHARGE_POINT_ACTIONS
+    background_actions = frozenset({
+        "Heartbeat", "StatusNotification", "MeterValues", "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification", "LogStatusNotification", "SecurityEventNotification",
+        "SignedFirmwareStatusNotification",
+    })
+
+    def __init__(self, config: SutConfig) -> None:
+        super().__init__(config)
+        self.server: Server | None = None
+        self.port = config.listen_port
+        self.boot_notification: dict[str, Any] | None = None  # the SUT's identity, for the report
+        self.refusals: list[str] = []
+        self._transaction_ids = itertools.count(1001)
+        self._connections = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.config.listen_host}:{self.port}{self.config.listen_path}"
+
+    async def start(self) -> None:
+        """Start listening (port 0 picks a free one; :attr:`port` tells which)."""
+        self.server = await serve_central_system(
+            self.config.listen_host, self.config.listen_port, self.config.listen_path, self._handle,
+            password=self.config.basic_auth_password, on_refused=self._refused,
+            open_timeout=self.timeouts.connect,
+        )
+        self.port = next(iter(self.server.sockets)).getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    def _refused(self, reason: str) -> None:
+        self.refusals.append(reason)
+        self.trace.event(f"connection refused: {reason}")
+
+    async def _handle(self, connection: ServerConnection, handshake: Handshake) -> None:
+        name = f"{handshake.identity}#{next(self._connections)}"
+        previous = self.session
+        session = self.new_session(connection, name)
+        if previous is not None and not previous.closed.is_set():
+            self.trace.event(f"{previous.name}: replaced by a new connection of the same charge point")
+            await previous.close()
+        if handshake.subprotocol != SUBPROTOCOL:
+            self.record_violation(ProtocolFailure(
+                "", f"the charge point did not offer WebSocket subprotocol {SUBPROTOCOL!r} "
+                f"(offered: {handshake.offered_subprotocols or 'none'}); OCPP-J 1.6 section 3.1.2 requires it"))
+        if handshake.identity != self.config.charge_point_id:
+            self.record_violation(ProtocolFailure(
+                "", f"connected as chargePointId {handshake.identity!r}, configured {self.config.charge_point_id!r}"))
+        await session.wait_closed()
+
+    def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
+        action, payload = call.action, call.payload
+        if action == "BootNotification":
+            self.boot_notification = dict(payload)
+            return {"status": "Accepted", "currentTime": now_iso(), "interval": self.config.heartbeat_interval}
+        if action == "Heartbeat":
+            return {"currentTime": now_iso()}
+        if action == "Authorize":
+            return {"idTagInfo": self.id_tag_info(payload.get("idTag", ""))}
+        if action == "StartTransaction":
+            return {"transactionId": self.new_transaction_id(), "idTagInfo": self.id_tag_info(payload.get("idTag", ""))}
+        if action == "StopTransaction":
+            return {"idTagInfo": self.id_tag_info(payload["idTag"])} if "idTag" in payload else {}
+        if action == "DataTransfer":
+            return {"status": "UnknownVendorId"}
+        if action == "SignCertificate":
+            return {"status": "Rejected"}
+        return {}
+
+    def id_tag_info(self, id_tag: str) -> dict[str, Any]:
+        """How this central system judges an idTag, from the configured tags."""
+        tags = self.config.id_tags
+        if id_tag in (tags.valid, tags.valid_2):
+            return {"status": "Accepted", "parentIdTag": tags.parent}
+        status = {tags.blocked: "Blocked", tags.expired: "Expired"}.get(id_tag, "Invalid")
+        return {"status": status}
+
+    def new_transaction_id(self) -> int:
+        return next(self._transaction_ids)

@@ -1,0 +1,196 @@
+"""One OCPP-J connection: a single reader task, bounded CALLs, replies, and the trace.
+
+Every frame in either direction is recorded in the test's trace before anything
+else happens to it. Frames from the SUT are checked (framing, RPC rules, direction,
+schema); each defect is answered the way OCPP-J prescribes (a CALLERROR with the
+right code for a bad CALL) and handed to ``on_violation`` so the running step fails.
+Well-formed CALLs from the SUT go to ``on_call``; the role decides how to answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable, Protocol
+
+from . import ocppj, schemas
+from .errors import ConnectionFailure, ProtocolFailure, SchemaFailure, StepFailure, StepTimeout
+from .ocppj import Call, CallError, CallResult, ErrorCode
+from .trace import Entry, Trace
+
+__all__ = ["WebSocketLike", "Session"]
+
+
+class WebSocketLike(Protocol):
+    """The part of a websockets connection a session uses (a test double can stand in)."""
+
+    async def send(self, message: str) -> None: ...
+    async def recv(self) -> str | bytes: ...
+    async def close(self) -> None: ...
+
+
+class Session:
+    """A live connection to the SUT.
+
+    Args:
+        ws: the open WebSocket.
+        name: label for the trace (e.g. the chargePointId and a connection number).
+        trace: returns the trace frames are recorded in (the current test's).
+        peer_actions: the actions the SUT may send us (the other role's direction table).
+        on_call: receives each well-formed, schema-valid CALL with its trace entry.
+        on_violation: receives each defect of the SUT as a StepFailure.
+        on_closed: called once when the connection ends, with a description.
+    """
+
+    def __init__(
+        self,
+        ws: WebSocketLike,
+        *,
+        name: str,
+        trace: Callable[[], Trace],
+        peer_actions: frozenset[str],
+        on_call: Callable[["Session", Call, Entry], Awaitable[None]],
+        on_violation: Callable[[StepFailure], None],
+        on_closed: Callable[["Session", str], None] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.name = name
+        self._trace = trace
+        self._peer_actions = peer_actions
+        self._on_call = on_call
+        self._on_violation = on_violation
+        self._on_closed = on_closed
+        self.rpc = ocppj.RpcState()
+        self._call_lock = asyncio.Lock()
+        self._reply: asyncio.Future[CallResult | CallError] | None = None
+        self.closed = asyncio.Event()
+        self.close_reason = ""
+        self.last_received = 0.0  # monotonic time of the SUT's last frame
+        self._reader: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._reader = asyncio.get_running_loop().create_task(self._read_loop(), name=f"ocpp-reader-{self.name}")
+
+    async def wait_closed(self) -> None:
+        await self.closed.wait()
+
+    async def _read_loop(self) -> None:
+        reason = "closed"
+        try:
+            while True:
+                raw = await self.ws.recv()
+                self.last_received = time.monotonic()
+                text = raw if isinstance(raw, str) else repr(raw)
+                entry = self._trace().add("received", text, self.name)
+                await self._handle(raw, entry)
+        except asyncio.CancelledError:
+            reason = "closed by the harness"
+            raise
+        except Exception as exc:  # ConnectionClosed and anything the library raises
+            code = getattr(getattr(exc, "rcvd", None), "code", None)
+            reason = f"connection ended: {type(exc).__name__}" + (f" (close code {code})" if code else "")
+        finally:
+            self.close_reason = reason
+            self._trace().event(f"{self.name}: {reason}", self.name)
+            if self._reply is not None and not self._reply.done():
+                self._reply.set_exception(ConnectionFailure("", f"the connection ended while waiting for a reply: {reason}"))
+            self.closed.set()
+            if self._on_closed:
+                self._on_closed(self, reason)
+
+    async def _handle(self, raw: str | bytes, entry: Entry) -> None:
+        message = ocppj.parse(raw)
+        if isinstance(message, ocppj.MalformedFrame):
+            self._violation(ProtocolFailure("", f"malformed OCPP-J frame ({message.kind}): {message.description}", f"frame: {message.raw[:500]}"))
+            if message.answerable and message.unique_id is not None:
+                await self._send(CallError(message.unique_id, message.error_code, message.description, {}))
+            return
+        for v in self.rpc.receive(message):
+            self._violation(ProtocolFailure("", v.description))
+        if isinstance(message, Call):
+            await self._handle_call(message, entry)
+        elif self._reply is not None and not self._reply.done() and self.rpc.our_pending is None:
+            self._reply.set_result(message)
+
+    async def _handle_call(self, call: Call, entry: Entry) -> None:
+        if call.action not in schemas.ACTIONS:
+            self._violation(ProtocolFailure("", f"unknown action {call.action!r}; OCPP 1.6 has no such message"))
+            await self.reply_error(call, ErrorCode.NOT_IMPLEMENTED, f"unknown action {call.action}")
+            return
+        if call.action not in self._peer_actions:
+            self._violation(ProtocolFailure("", f"{call.action} was sent in the wrong direction; this side may not receive it"))
+            await self.reply_error(call, ErrorCode.NOT_SUPPORTED, f"{call.action} is not accepted in this direction")
+            return
+        problems = schemas.validate(call.action, "request", call.payload)
+        if problems:
+            self._violation(SchemaFailure(
+                "", f"{call.action}.req breaks the OCPP 1.6 schema",
+                "\n".join(f"  - {p}" for p in problems) + f"\nframe: {entry.text[:500]}",
+            ))
+            await self.reply_error(call, problems[0].error_code, str(problems[0]))
+            return
+        await self._on_call(self, call, entry)
+
+    def _violation(self, failure: StepFailure) -> None:
+        self._on_violation(failure)
+
+    async def _send(self, message: ocppj.Message, note: str = "") -> Entry:
+        text = ocppj.serialize(message)
+        entry = self._trace().add("sent", text, self.name, note)
+        await self.ws.send(text)
+        return entry
+
+    async def reply(self, call: Call, payload: dict[str, Any], note: str = "") -> None:
+        """Answer the SUT's CALL with a CALLRESULT."""
+        self.rpc.replied(call.unique_id)
+        try:
+            await self._send(CallResult(call.unique_id, payload), note)
+        except Exception as exc:
+            self._trace().event(f"{self.name}: reply to {call.action} not sent: {type(exc).__name__}", self.name)
+
+    async def reply_error(self, call: Call, code: ErrorCode | str, description: str, note: str = "") -> None:
+        """Answer the SUT's CALL with a CALLERROR."""
+        self.rpc.replied(call.unique_id)
+        try:
+            await self._send(CallError(call.unique_id, code, description[:255], {}), note)
+        except Exception as exc:
+            self._trace().event(f"{self.name}: CALLERROR to {call.action} not sent: {type(exc).__name__}", self.name)
+
+    async def call(self, action: str, payload: dict[str, Any], *, timeout: float, step: str = "") -> CallResult | CallError:
+        """Send a CALL and wait at most ``timeout`` seconds for its reply.
+
+        The reply's payload is checked against the response schema; a violation, a
+        timeout or a dropped connection raises a StepFailure naming ``step``.
+        """
+        async with self._call_lock:  # our side keeps to one outstanding CALL
+            if self.closed.is_set():
+                raise ConnectionFailure(step, f"cannot send {action}: the connection is closed ({self.close_reason})")
+            call = self.rpc.new_call(action, payload)
+            self._reply = asyncio.get_running_loop().create_future()
+            try:
+                await self._send(call)
+                try:
+                    reply = await asyncio.wait_for(self._reply, timeout)
+                except asyncio.TimeoutError:
+                    raise StepTimeout(step, f"no reply to {action}.req (unique id {call.unique_id}) within {timeout:g}s") from None
+                except ConnectionFailure as exc:
+                    raise ConnectionFailure(step, f"{action}.req unanswered: {exc.problem}") from None
+            finally:
+                self.rpc.abandon()
+                self._reply = None
+        if isinstance(reply, CallResult):
+            problems = schemas.validate(action, "response", reply.payload)
+            if problems:
+                raise SchemaFailure(step, f"{action}.conf breaks the OCPP 1.6 schema",
+                                    "\n".join(f"  - {p}" for p in problems) + f"\npayload: {reply.payload}")
+        return reply
+
+    async def close(self, timeout: float = 3.0) -> None:
+        """Close the connection; bounded, and the reader task is always cancelled."""
+        try:
+            await asyncio.wait_for(self.ws.close(), timeout)
+        except Exception:  # already closed, or the peer never answered the close
+            pass
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.wait([self._reader], timeout=timeout)

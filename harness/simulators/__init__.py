@@ -1,0 +1,1 @@
+"""Reference simulators: a passing charge point and central system, with named faults."""

@@ -1,0 +1,83 @@
+"""The record of every frame and connection event of a test, for failures and the report.
+
+Secrets never enter a rendering: ChangeConfiguration of ``AuthorizationKey`` (the
+basic-auth password of security profiles 1 and 2) has its value replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+__all__ = ["Entry", "Trace", "redact"]
+
+Direction = Literal["sent", "received", "event"]
+SECRET_KEYS = frozenset({"AuthorizationKey"})
+
+
+@dataclass
+class Entry:
+    """One frame (sent/received) or connection event, with wall-clock and monotonic time."""
+
+    direction: Direction
+    text: str
+    wall: datetime
+    monotonic: float
+    connection: str = ""
+    note: str = ""
+
+    def render(self, t0: float) -> str:
+        arrow = {"sent": "harness -> SUT", "received": "SUT -> harness", "event": "--"}[self.direction]
+        line = f"{self.monotonic - t0:9.3f}s {self.wall.isoformat(timespec='milliseconds')} {arrow:15} {redact(self.text)}"
+        return f"{line}   [{self.note}]" if self.note else line
+
+
+def redact(text: str) -> str:
+    """Hide secrets in a frame's text (ChangeConfiguration of a secret key)."""
+    if not any(key in text for key in SECRET_KEYS):
+        return text
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return "<frame withheld: it names a secret key and is not valid JSON>"
+    if isinstance(frame, list) and len(frame) == 4 and isinstance(frame[3], dict):
+        payload = frame[3]
+        if payload.get("key") in SECRET_KEYS and "value" in payload:
+            frame[3] = {**payload, "value": "***"}
+            return json.dumps(frame, separators=(",", ":"))
+    return text
+
+
+@dataclass
+class Trace:
+    """Append-only list of entries for one test; shared by every connection in it."""
+
+    name: str = ""
+    entries: list[Entry] = field(default_factory=list)
+    t0: float = field(default_factory=time.monotonic)
+
+    def add(self, direction: Direction, text: str, connection: str = "", note: str = "") -> Entry:
+        entry = Entry(direction, text, datetime.now(timezone.utc), time.monotonic(), connection, note)
+        self.entries.append(entry)
+        return entry
+
+    def event(self, text: str, connection: str = "") -> Entry:
+        return self.add("event", text, connection)
+
+    def annotate(self, entry: Entry, note: str) -> None:
+        """Attach a note to an entry already recorded (e.g. 'answered by default')."""
+        entry.note = f"{entry.note}; {note}" if entry.note else note
+
+    def render(self, last: int | None = None) -> str:
+        entries = self.entries[-last:] if last else self.entries
+        return "\n".join(e.render(self.t0) for e in entries) or "(no frames)"
+
+    def as_json(self) -> list[dict[str, Any]]:
+        return [
+            {"direction": e.direction, "text": redact(e.text), "wall": e.wall.isoformat(),
+             "t": round(e.monotonic - self.t0, 6), "connection": e.connection, "note": e.note}
+            for e in self.entries
+        ]
