@@ -117,7 +117,7 @@ def ocpp_provider(request: pytest.FixtureRequest, ocpp_loop: LoopThread) -> Iter
 
 
 @pytest.fixture
-def central_system(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> Any:
+def central_system(request: pytest.FixtureRequest, sut: SutHandle, ocpp_provider: SutProvider) -> Any:
     """The harness as OCPP central system, connected to the charge point under test."""
     role = ocpp_provider.central_system()
     request.node.stash[_role_key] = role
@@ -125,7 +125,7 @@ def central_system(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -
 
 
 @pytest.fixture
-def charge_point(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> Any:
+def charge_point(request: pytest.FixtureRequest, sut: SutHandle, ocpp_provider: SutProvider) -> Any:
     """The harness as OCPP charge point, talking to the central system under test."""
     role = ocpp_provider.charge_point()
     request.node.stash[_role_key] = role
@@ -137,11 +137,11 @@ def sut(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> SutHandle
     """The system under test: its configuration and its manual steps."""
     tc = tc_of(request.node)
     role = sut_role_of(tc[0]) if tc else "cp"
-    handle = ocpp_provider.handle(role, request.config)
+    declared = ocpp_provider.declared_config(role)
     for name in MARKERS:
-        if request.node.get_closest_marker(name) and name not in handle.config.features:
+        if request.node.get_closest_marker(name) and name not in declared.features:
             pytest.skip(f"the SUT config does not list feature profile {name!r} in 'features'")
-    return handle
+    return ocpp_provider.handle(role, request.config)
 
 
 @pytest.hookimpl(tryfirst=True)

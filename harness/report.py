@@ -45,7 +45,9 @@ def _trace_html(trace: Trace) -> str:
 def attach_trace(item: pytest.Item, report: pytest.TestReport, role: Any) -> None:
     """Put the test's trace into the report: a text section and a pytest-html extra."""
     trace: Trace = role.last_trace if role.last_trace.name == item.nodeid else role.trace
-    report.sections.append(("OCPP frames", trace.render()))
+    text = trace.render()
+    report.sections.append(("OCPP frames", text))
+    report.user_properties.append(("ocpp_frames", text))  # JUnit XML carries the trace as a property
     try:
         from pytest_html import extras
     except ImportError:  # pragma: no cover - pytest-html is a dependency

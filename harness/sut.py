@@ -112,6 +112,14 @@ class SutProvider:
         return f"SUT roles {sorted(self.roles)} against the reference simulators" + (f", faults {faults}" if faults else "")
 
     # -- configuration ------------------------------------------------------------------------
+    def declared_config(self, role: str) -> SutConfig:
+        """The SUT's configuration as written, without starting anything (for skip decisions)."""
+        if role in self.configs:
+            return self.configs[role]
+        if self.user_config is not None:
+            return self.user_config
+        return load_config(self.sim_dir / SIM_CONFIG[role])
+
     def config_for(self, role: str) -> SutConfig:
         if role in self.configs:
             return self.configs[role]

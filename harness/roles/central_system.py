@@ -18,7 +18,10 @@ from .. import schemas
 from ..config import SutConfig
 from ..errors import ProtocolFailure
 from ..inbox import ErrorReply
+from ..models.connector_status import ConnectorStatusTracker
 from ..ocppj import Call
+from ..session import Session
+from ..trace import Entry
 from ..transport import SUBPROTOCOL, Handshake, serve_central_system
 from .base import Role
 
@@ -48,6 +51,7 @@ class CentralSystem(Role):
         self.refusals: list[str] = []
         self._transaction_ids = itertools.count(1001)
         self._connections = itertools.count(1)
+        self.connector_status = ConnectorStatusTracker()
 
     @property
     def url(self) -> str:
@@ -88,6 +92,16 @@ class CentralSystem(Role):
             self.record_violation(ProtocolFailure(
                 "", f"connected as chargePointId {handshake.identity!r}, configured {self.config.charge_point_id!r}"))
         await session.wait_closed()
+
+    async def on_call(self, session: Session, call: Call, entry: Entry) -> None:
+        """Judge every StatusNotification against the spec 4.9 transition table, in every test."""
+        if call.action == "BootNotification":
+            self.connector_status.reset()  # a (re)boot: statuses start afresh
+        elif call.action == "StatusNotification":
+            reason = self.connector_status.observe(call.payload["connectorId"], call.payload["status"])
+            if reason:
+                self.record_violation(ProtocolFailure("", f"forbidden status: {reason}", f"frame: {entry.text}"))
+        await super().on_call(session, call, entry)
 
     def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
         action, payload = call.action, call.payload

@@ -1,0 +1,51 @@
+"""Shared helpers of the harness's own tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTCASES = ROOT / "testcases"
+
+
+class CaseRun:
+    """The outcome of running one compliance test case in a separate pytest process."""
+
+    def __init__(self, result: pytest.RunResult) -> None:
+        self.result = result
+        self.output = result.stdout.str() + result.stderr.str()
+
+    def outcomes(self) -> dict[str, int]:
+        return self.result.parseoutcomes()
+
+    def failure(self) -> str:
+        """The failure text pytest printed (the 'E   ' lines), joined."""
+        return "\n".join(line[4:] for line in self.output.splitlines() if line.startswith("E   "))
+
+    def assert_failed_at(self, step: str, *phrases: str) -> None:
+        outcomes = self.outcomes()
+        assert outcomes.get("failed") == 1 and not outcomes.get("passed"), self.output[-4000:]
+        text = self.failure()
+        assert re.search(rf"Step {re.escape(step)}(?![\w-])", text), f"failure does not name step {step}:\n{text}\n{self.output[-3000:]}"
+        for phrase in phrases:
+            assert phrase in text, f"{phrase!r} not in failure:\n{text}"
+
+
+@pytest.fixture
+def run_case(pytester: pytest.Pytester):
+    """Run one official test case against the simulators, optionally with faults switched on."""
+
+    def run(tc_id: str, *faults: str, step_timeout: float = 4.0) -> CaseRun:
+        args = [str(TESTCASES), "--ocpp-tc", tc_id, "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+                "--ocpp-sim-config-dir", str(ROOT / "fixtures"), "--ocpp-step-timeout", str(step_timeout),
+                f"--html={pytester.path / 'report.html'}", f"--junitxml={pytester.path / 'junit.xml'}"]
+        for fault in faults:
+            args += ["--ocpp-sim-fault", fault]
+        return CaseRun(pytester.runpytest_subprocess(*args, timeout=180))
+
+    return run

@@ -1,0 +1,35 @@
+"""TC_001 in both roles passes against the simulators and fails, at the right step, under each fault."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_tc_001_cs_and_tc_001_csms_pass_against_the_reference_simulators(run_case) -> None:
+    run = run_case("TC_001_CS,TC_001_CSMS")
+    assert run.outcomes() == {"passed": 2}, run.output[-4000:]
+
+
+@pytest.mark.parametrize(("fault", "step", "phrases"), [
+    ("no_retry_after_rejected", "3", ["expected BootNotification.req", "did not arrive"]),
+    ("boot_retry_too_early", "3", ["too early", "SHALL NOT send"]),
+    ("invalid_boot_notification", "1-2", ["breaks the OCPP 1.6 schema", "$.chargePointVendor", "maxLength"]),
+    ("no_connector_zero_status", "5-6", ["connectorId=0", "did not arrive"]),
+    ("boot_status_unavailable", "5-6", ["'Available'", "'Unavailable'"]),
+    ("heartbeat_interval_doubled", "7", ["the first Heartbeat.req came"]),
+    ("no_heartbeat", "7-8", ["Heartbeat.req", "did not arrive"]),
+])
+def test_tc_001_cs_fault_fails_at_the_violated_step(run_case, fault: str, step: str, phrases: list[str]) -> None:
+    run_case("TC_001_CS", f"cp:{fault}").assert_failed_at(step, *phrases)
+
+
+@pytest.mark.parametrize(("fault", "step", "phrases"), [
+    ("boot_rejected", "1-4 (BootNotification)", ["$.status: expected 'Accepted', got 'Rejected'"]),
+    ("boot_interval_zero", "1-4 (BootNotification.conf)", ["interval is 0"]),
+    ("boot_time_not_rfc3339", "1-4 (BootNotification)", ["breaks the OCPP 1.6 schema", "$.currentTime", "date-time"]),
+    ("boot_time_wrong", "1-4 (BootNotification.conf)", ["away from the harness clock"]),
+    ("status_callerror", "1-4 (StatusNotification connector 0)", ["CALLERROR InternalError"]),
+    ("heartbeat_no_reply", "5-6 (Heartbeat #1)", ["no reply to Heartbeat.req"]),
+])
+def test_tc_001_csms_fault_fails_at_the_violated_step(run_case, fault: str, step: str, phrases: list[str]) -> None:
+    run_case("TC_001_CSMS", f"cs:{fault}").assert_failed_at(step, *phrases)

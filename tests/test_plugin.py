@@ -1,0 +1,66 @@
+"""The pytest plugin: options, markers, selection by role and id, and its guard rails."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT, TESTCASES
+
+
+def test_the_options_and_markers_are_registered_by_the_entry_point(pytester: pytest.Pytester) -> None:
+    help_text = pytester.runpytest_subprocess("--help").stdout.str()
+    for option in ("--ocpp-sut", "--ocpp-config", "--ocpp-tc", "--ocpp-step-timeout", "--ocpp-sim-fault"):
+        assert option in help_text
+    markers = pytester.runpytest_subprocess("--markers").stdout.str()
+    for marker in ("core", "firmware_management", "local_auth_list_management", "reservation",
+                   "smart_charging", "remote_trigger", "security", "tc(id, title)"):
+        assert f"@pytest.mark.{marker}" in markers
+
+
+@pytest.mark.parametrize(("args", "selected"), [
+    (["--ocpp-sut", "cp"], ["test_tc_001_cs_"]),
+    (["--ocpp-sut", "cs"], ["test_tc_001_csms_"]),
+    (["--ocpp-tc", "TC_001_CSMS"], ["test_tc_001_csms_"]),
+    (["--ocpp-config", str(ROOT / "fixtures" / "example_central_system.yaml")], ["test_tc_001_csms_"]),
+])
+def test_cases_of_the_other_role_or_other_ids_are_deselected(pytester: pytest.Pytester, args: list[str], selected: list[str]) -> None:
+    result = pytester.runpytest_subprocess(str(TESTCASES), "--rootdir", str(ROOT), "--collect-only", "-q", *args)
+    collected = [line for line in result.stdout.lines if "::test_tc_" in line]
+    assert len(collected) == len(selected), result.stdout.str()
+    for line, prefix in zip(collected, selected):
+        assert prefix in line
+
+
+def test_a_wrong_tc_id_or_test_name_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_bad="""
+        import pytest
+
+        @pytest.mark.tc("TC_1_CS", "nope")
+        async def test_tc_1_cs(): ...
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "is not an official OCTT 1.6 test case id" in result.stderr.str()
+
+
+def test_a_config_that_contradicts_the_sut_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(str(TESTCASES), "--rootdir", str(ROOT), "--collect-only",
+                                           "--ocpp-sut", "cp", "--ocpp-config",
+                                           str(ROOT / "fixtures" / "example_central_system.yaml"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "contradicts" in result.stderr.str()
+
+
+def test_a_feature_profile_the_sut_lacks_is_skipped_with_the_reason(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("")
+    pytester.makepyfile(test_sc=f"""
+        import pytest
+
+        @pytest.mark.smart_charging
+        @pytest.mark.tc("TC_056_CS", "Central Smart Charging - TxDefaultProfile")
+        async def test_tc_056_cs(central_system, sut):
+            raise AssertionError("must not run")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--ocpp-sim-config-dir", str(ROOT / "fixtures"))
+    result.assert_outcomes(skipped=1)
+    assert "does not list feature profile 'smart_charging'" in result.stdout.str()
