@@ -87,6 +87,7 @@ class SutConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     actuators: dict[str, Any] = field(default_factory=dict)
     features: frozenset[str] = frozenset({"core"})
+    strict: bool = False  # also fail SHOULD-level rules (e.g. a second CALL while one is unanswered)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> "SutConfig":
@@ -111,7 +112,7 @@ def _secret(raw: Any, where: str) -> Secret | None:
 _KNOWN = {
     "sut", "name", "charge_point_id", "listen", "endpoint", "security_profile", "basic_auth_password",
     "connectors", "id_tags", "heartbeat_interval", "boot_retry_interval", "charge_point_vendor",
-    "charge_point_model", "timeouts", "actuators", "features", "extra",
+    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra",
 }
 
 
@@ -148,6 +149,7 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> SutConfig:
             timeouts=Timeouts(**{k: float(v) for k, v in (data.get("timeouts") or {}).items()}),
             actuators=dict(data.get("actuators") or {}),
             features=frozenset(data.get("features") or ["core"]),
+            strict=bool(data.get("strict", False)),
             extra=dict(data.get("extra") or {}),
         )
     except TypeError as exc:  # unknown key inside id_tags / timeouts

@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from deepdiff import DeepDiff
-
 __all__ = ["ANY", "OneOf", "Regex", "Where", "Mismatch", "mismatches", "diff"]
 
 
@@ -110,6 +108,8 @@ def mismatches(pattern: Mapping[str, Any], payload: Any, path: str = "$") -> lis
 
 def diff(expected: Mapping[str, Any], actual: Any) -> str:
     """A readable deepdiff of a pattern's plain values against a payload (fields the pattern names)."""
+    from deepdiff import DeepDiff  # imported on first failure: it costs more start-up time than the whole harness
+
     plain = {k: v for k, v in expected.items() if not isinstance(v, (_Any, OneOf, Regex, Where))}
     if isinstance(actual, Mapping):
         actual = {k: actual.get(k) for k in expected}

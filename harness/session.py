@@ -40,6 +40,7 @@ class Session:
         on_call: receives each well-formed, schema-valid CALL with its trace entry.
         on_violation: receives each defect of the SUT as a StepFailure.
         on_closed: called once when the connection ends, with a description.
+        strict: also fail on SHOULD-level rules (a second CALL while one is unanswered).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class Session:
         on_call: Callable[["Session", Call, Entry], Awaitable[None]],
         on_violation: Callable[[StepFailure], None],
         on_closed: Callable[["Session", str], None] | None = None,
+        strict: bool = False,
     ) -> None:
         self.ws = ws
         self.name = name
@@ -60,6 +62,7 @@ class Session:
         self._on_call = on_call
         self._on_violation = on_violation
         self._on_closed = on_closed
+        self.strict = strict
         self.rpc = ocppj.RpcState()
         self._call_lock = asyncio.Lock()
         self._reply: asyncio.Future[CallResult | CallError] | None = None
@@ -106,7 +109,11 @@ class Session:
                 await self._send(CallError(message.unique_id, message.error_code, message.description, {}))
             return
         for v in self.rpc.receive(message):
-            self._violation(ProtocolFailure("", v.description))
+            if v.kind == "concurrent_call" and not self.strict:
+                # OCPP-J 4.1.1 says SHOULD NOT: reported in the trace, a failure only in strict mode.
+                self._trace().event(f"{self.name}: warning: {v.description}", self.name)
+            else:
+                self._violation(ProtocolFailure("", v.description))
         if isinstance(message, Call):
             await self._handle_call(message, entry)
         elif self._reply is not None and not self._reply.done() and self.rpc.our_pending is None:

@@ -275,3 +275,22 @@ def test_an_error_reply_answers_with_a_callerror() -> None:
         await cs.expect("DataTransfer", step="1", reply=ErrorReply("NotSupported", "no"))
         assert await ws.sut_recv() == [4, "d", "NotSupported", "no", {}]
     run(scenario())
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_second_call_while_one_is_unanswered_is_a_warning_unless_strict(strict: bool) -> None:
+    async def scenario() -> None:
+        role = CentralSystem(config().with_overrides(strict=strict))
+        await role.begin_test("t")
+        ws = FakeWebSocket()
+        role.new_session(ws, "CP_1#1")
+        ws.sut_send([2, "a", "Authorize", {"idTag": "T1"}])
+        ws.sut_send([2, "b", "Heartbeat", {}])
+        await ws.sut_recv()  # the Heartbeat is answered at once; the Authorize is held
+        if strict:
+            with pytest.raises(ProtocolFailure, match="one outstanding CALL per direction"):
+                await role.expect("Authorize", step="1")
+        else:
+            await role.expect("Authorize", step="1")
+            assert any("warning" in e.text and "still unanswered" in e.text for e in role.trace.entries)
+    run(scenario())

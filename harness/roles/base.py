@@ -190,6 +190,7 @@ class Role:
         session = Session(
             ws, name=name, trace=lambda: self.trace, peer_actions=self.peer_actions,
             on_call=self.on_call, on_violation=self.record_violation, on_closed=self._closed,
+            strict=self.config.strict,
         )
         self.session = session
         self._connected.set()
