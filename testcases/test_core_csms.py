@@ -6,7 +6,7 @@ import pytest
 
 from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
-from testcases.states import booted, check_current_time
+from testcases.states_central_system import booted, check_current_time
 
 
 @pytest.mark.core

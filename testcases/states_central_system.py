@@ -1,4 +1,4 @@
-"""The catalog's reusable states, written once and called by the test cases.
+"""Reusable states of the catalog for a central system under test (the harness is the charge point).
 
 Central system under test (harness = charge point): Booted.
 """
