@@ -24,6 +24,7 @@ import urllib.request
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigurationError, StepFailure
+from .waits import within
 
 __all__ = ["VOCABULARY", "Actuators"]
 
@@ -92,7 +93,7 @@ class Actuators:
         (kind, how), = self.how(action).items()
         self.done.append((action, dict(params)))
         try:
-            return await asyncio.wait_for(self._run(kind, how, action, params), self.timeout)
+            return await within(self._run(kind, how, action, params), self.timeout)
         except asyncio.TimeoutError:
             raise StepFailure(step, f"manual step {action!r} ({kind}) did not finish within {self.timeout:g}s") from None
 

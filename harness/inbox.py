@@ -26,6 +26,7 @@ from .errors import StepFailure, StepTimeout, UnexpectedMessage
 from .matching import diff, mismatches
 from .ocppj import Call
 from .trace import Entry
+from .waits import within
 
 if TYPE_CHECKING:
     from .session import Session
@@ -115,7 +116,7 @@ class Inbox:
         """Wait until something arrives (or ``timeout``); True when it did."""
         self._changed.clear()
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            await within(self._changed.wait(), timeout)
             return True
         except asyncio.TimeoutError:
             return False

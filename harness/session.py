@@ -17,6 +17,7 @@ from . import ocppj, schemas
 from .errors import ConnectionFailure, ProtocolFailure, SchemaFailure, StepFailure, StepTimeout
 from .ocppj import Call, CallError, CallResult, ErrorCode
 from .trace import Entry, Trace
+from .waits import within
 
 __all__ = ["WebSocketLike", "Session"]
 
@@ -177,7 +178,7 @@ class Session:
             try:
                 await self._send(call)
                 try:
-                    reply = await asyncio.wait_for(self._reply, timeout)
+                    reply = await within(self._reply, timeout)
                 except asyncio.TimeoutError:
                     raise StepTimeout(step, f"no reply to {action}.req (unique id {call.unique_id}) within {timeout:g}s") from None
                 except ConnectionFailure as exc:
@@ -195,7 +196,7 @@ class Session:
     async def close(self, timeout: float = 3.0) -> None:
         """Close the connection; bounded, and the reader task is always cancelled."""
         try:
-            await asyncio.wait_for(self.ws.close(), timeout)
+            await within(self.ws.close(), timeout)
         except Exception:  # already closed, or the peer never answered the close
             pass
         if self._reader is not None:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from typing import Any, Mapping
 
 from .. import schemas
-from ..config import SutConfig
+from ..config import SutConfig, Timeouts
 from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure, StepTimeout
 from ..inbox import ErrorReply, Expectation, Inbox, Received, Reply
 from ..matching import diff, mismatches
 from ..ocppj import Call, CallError, ErrorCode
 from ..session import Session
 from ..trace import Entry, Trace
+from ..waits import within
 
 __all__ = ["Role"]
 
@@ -36,7 +36,6 @@ class Role:
 
     def __init__(self, config: SutConfig) -> None:
         self.config = config
-        self.timeouts = config.timeouts
         self.trace = Trace("startup")
         self.last_trace = self.trace
         self.inbox = Inbox()
@@ -179,7 +178,7 @@ class Role:
             self._connected.clear()
             limit = timeout or self.timeouts.connect
             try:
-                await asyncio.wait_for(self._connected.wait(), limit)
+                await within(self._connected.wait(), limit)
             except asyncio.TimeoutError:
                 self.check(step)
                 raise ConnectionFailure(step, f"no OCPP connection with the SUT within {limit:g}s") from None
@@ -203,6 +202,8 @@ class Role:
             self._connected.clear()
         self.inbox.notify()
 
-    def replace_timeouts(self, **changes: float) -> None:
-        self.timeouts = replace(self.timeouts, **changes)
+    @property
+    def timeouts(self) -> Timeouts:
+        """The bounds on every wait, from the current SUT config."""
+        return self.config.timeouts
 

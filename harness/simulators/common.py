@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 
 from .. import ocppj
 from ..ocppj import Call, CallError, CallResult
+from ..waits import within
 
 __all__ = ["Faults", "ActuationServer", "RpcPeer", "watch_stdin", "ready"]
 
@@ -58,7 +59,7 @@ class ActuationServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            head = await within(reader.readuntil(b"\r\n\r\n"), 10)
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)
             length = 0
@@ -66,7 +67,7 @@ class ActuationServer:
                 name, _, value = line.partition(":")
                 if name.strip().lower() == "content-length":
                     length = int(value.strip())
-            body = await asyncio.wait_for(reader.readexactly(length), 10) if length else b""
+            body = await within(reader.readexactly(length), 10) if length else b""
             if method == "GET" and path == "/state":
                 status, result = 200, self._state()
             elif method == "POST" and path.startswith("/act/"):
@@ -139,7 +140,7 @@ class RpcPeer:
             self._pending[uid] = future
             await self.ws.send(ocppj.serialize(Call(uid, action, payload)))
             try:
-                return await asyncio.wait_for(future, self.call_timeout)
+                return await within(future, self.call_timeout)
             finally:
                 self._pending.pop(uid, None)
 
