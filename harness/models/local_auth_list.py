@@ -39,6 +39,7 @@ R9  Offline, LocalAuthorizeOffline lets list/cache entries decide (9.1.12).
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,8 +127,9 @@ def _check_limit(value: Any, name: str) -> None:
 
 
 def _parse_datetime(value: Any, name: str) -> datetime:
-    text = value[:-1] + "+00:00" if isinstance(value, str) and value[-1:] in "Zz" else value
-    try:
+    try:  # Python 3.10's fromisoformat needs "+00:00" for "Z" and 3 or 6 fraction digits
+        text = re.sub(r"[Zz]$", "+00:00", value)
+        text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], text)
         parsed = datetime.fromisoformat(text)
     except (TypeError, ValueError) as exc:
         raise PayloadError(f"{name} is not an RFC 3339 date-time: {value!r}") from exc
@@ -296,7 +298,7 @@ def apply_send_local_list(current: LocalAuthList, request_payload: Mapping[str, 
         else:
             work[fold_id_tag(item.id_tag)] = (item.id_tag, item.id_tag_info)
     if len(work) > max_length:
-        return SendLocalListResult(current, UpdateStatus.ACCEPTED)
+        return failed
     return SendLocalListResult(LocalAuthList(version, dict(work.values())), UpdateStatus.ACCEPTED)
 
 
