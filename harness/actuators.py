@@ -20,6 +20,7 @@ import importlib
 import inspect
 import json
 import shlex
+import urllib.error
 import urllib.request
 from typing import Any, Callable, Mapping
 
@@ -132,6 +133,9 @@ class Actuators:
         try:
             with opener.open(request, timeout=self.timeout) as response:
                 text = response.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:  # the actuation API said why: pass it on
+            body = exc.read().decode(errors="replace")[:1000]
+            raise StepFailure("", f"manual step {action!r}: HTTP {exc.code} from {url}", body) from None
         except Exception as exc:
             raise StepFailure("", f"manual step {action!r}: HTTP request to {url} failed: {exc}") from None
         try:

@@ -155,7 +155,11 @@ class SutProvider:
             if sim.proc.poll() is not None:
                 raise RuntimeError(f"the reference charge point exited at start-up:\n{sim.errors()}")
         else:
-            sim = start_simulator(SIM_MODULE[role], ["--heartbeat-interval", str(cfg.heartbeat_interval), *fault_args])
+            tags = cfg.id_tags  # the simulator's id-tag store follows the config the test cases read
+            tag_args = [f"{tags.valid}=Accepted:{tags.parent}", f"{tags.valid_2}=Accepted:{tags.parent}",
+                        f"{tags.parent}=Accepted", f"{tags.blocked}=Blocked", f"{tags.expired}=Expired"]
+            sim = start_simulator(SIM_MODULE[role], ["--heartbeat-interval", str(cfg.heartbeat_interval), *fault_args,
+                                                     *(arg for tag in tag_args for arg in ("--id-tag", tag))])
         self.simulators[role] = sim
         filled = _fill({"actuators": cfg.actuators, "endpoint": cfg.endpoint}, sim.info)
         return cfg.with_overrides(actuators=filled["actuators"], endpoint=filled["endpoint"])

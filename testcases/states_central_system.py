@@ -1,18 +1,36 @@
-"""Reusable states of the catalog for a central system under test (the harness is the charge point).
+"""Reusable states and shared steps of the catalog for a central system under test (the harness is the charge point).
 
-Central system under test (harness = charge point): Booted.
+Reusable states (catalog "states", chapter_sut Central System): :func:`booted`,
+:func:`authorized`, :func:`charging`. The other functions are the single steps the
+test cases share: what the harness-as-charge-point sends (:func:`status`,
+:func:`authorize`, :func:`start_transaction`, :func:`stop_transaction`) and how an
+operator of the central system makes it send a CALL (:func:`operator_sends`).
+
+Every function takes the step label of the catalog step it implements, so a
+failure names the step a vendor looks up in the test case document.
 """
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from datetime import datetime, timezone
+from typing import Any
 
-from harness.errors import PayloadMismatch
-from harness.roles.charge_point import ChargePoint
+from harness.errors import PayloadMismatch, StepFailure, StepTimeout, UnexpectedMessage
+from harness.inbox import Received, Reply
 from harness.roles.central_system import now_iso
+from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
 
-__all__ = ["booted", "check_current_time", "boot_notification_payload"]
+__all__ = [
+    "booted", "authorized", "charging", "check_current_time", "boot_notification_payload",
+    "status", "authorize", "check_id_tag_status", "start_transaction", "stop_transaction", "operator_sends", "remote_start",
+    "end_open_transactions", "warn",
+]
+
+METER_START = 1000  # Wh, the harness charge point's register at the start of each transaction
+METER_STOP = 1250
 
 
 def boot_notification_payload(sut: SutHandle) -> dict[str, str]:
@@ -32,21 +50,197 @@ def check_current_time(step: str, value: str, deviation: float) -> None:
                               "section 4.2: the central system sends its current time so the charge point can set its clock")
 
 
-async def booted(charge_point: ChargePoint, sut: SutHandle, *, step: str = "Booted") -> int:
+def warn(charge_point: ChargePoint, text: str) -> None:
+    """A behaviour the step allows but the vendor should know of: in the trace and pytest's warnings summary."""
+    charge_point.trace.event(f"warning: {text}")
+    warnings.warn(text, UserWarning, stacklevel=2)
+
+
+# -- what the harness charge point sends ---------------------------------------------------------
+async def booted(charge_point: ChargePoint, sut: SutHandle, *, step: str = "Booted",
+                 boot_step: str | None = None, status_step: str | None = None,
+                 statuses: dict[int, str] | None = None) -> int:
     """Reusable state Booted: BootNotification Accepted, then StatusNotification for connector 0 and each connector.
 
+    ``boot_step`` / ``status_step`` label the two halves when a case numbers them apart;
+    ``statuses`` gives connectors a status other than Available (e.g. Finishing after a power loss).
     Returns the heartbeat interval the central system granted.
     """
-    reply = await charge_point.call("BootNotification", boot_notification_payload(sut), step=f"{step} (BootNotification)",
+    boot_label = f"{boot_step or step} (BootNotification)"
+    reply = await charge_point.call("BootNotification", boot_notification_payload(sut), step=boot_label,
                                     expect={"status": "Accepted"})
-    check_current_time(f"{step} (BootNotification.conf)", reply["currentTime"], sut.config.timeouts.clock_deviation)
+    check_current_time(f"{boot_step or step} (BootNotification.conf)", reply["currentTime"], sut.config.timeouts.clock_deviation)
     if reply["interval"] <= 0:
-        raise PayloadMismatch(f"{step} (BootNotification.conf)", f"interval is {reply['interval']}; "
+        raise PayloadMismatch(f"{boot_step or step} (BootNotification.conf)", f"interval is {reply['interval']}; "
                               "an accepting central system must grant a heartbeat interval > 0")
     for connector in range(sut.connectors + 1):
-        await charge_point.call(
-            "StatusNotification",
-            {"connectorId": connector, "errorCode": "NoError", "status": "Available", "timestamp": now_iso()},
-            step=f"{step} (StatusNotification connector {connector})",
-        )
+        state = (statuses or {}).get(connector, "Available")
+        await status(charge_point, connector, state, step=f"{status_step or step} (StatusNotification connector {connector})")
     return int(reply["interval"])
+
+
+async def status(charge_point: ChargePoint, connector: int, state: str, *, step: str, error_code: str = "NoError",
+                 timestamp: str | None = None, info: str | None = None) -> None:
+    """The charge point reports ``state`` of ``connector``; the central system must answer StatusNotification.conf."""
+    payload: dict[str, Any] = {"connectorId": connector, "errorCode": error_code, "status": state,
+                               "timestamp": timestamp or now_iso()}
+    if info:
+        payload["info"] = info
+    await charge_point.call("StatusNotification", payload, step=step)
+
+
+async def authorize(charge_point: ChargePoint, id_tag: str, *, step: str, expected: str = "Accepted") -> dict[str, Any]:
+    """Authorize ``id_tag``; the central system must answer idTagInfo.status ``expected`` (spec 4.1, 7.2)."""
+    reply = await charge_point.call("Authorize", {"idTag": id_tag}, step=step)
+    check_id_tag_status(step, "Authorize.conf", id_tag, reply, expected,
+                        "spec 4.1/7.2: the central system answers with the status of the id tag it knows "
+                        "(Accepted, Blocked, Expired; Invalid when unknown)")
+    return reply
+
+
+def check_id_tag_status(step: str, what: str, id_tag: str, reply: dict[str, Any], expected: str, rule: str) -> None:
+    """The reply's idTagInfo.status (present: the schema requires it) must be ``expected``."""
+    got = reply["idTagInfo"]["status"]
+    if got != expected:
+        raise PayloadMismatch(step, f"{what} for id tag {id_tag!r}: idTagInfo.status must be {expected}, got {got!r}",
+                              f"idTagInfo: {reply['idTagInfo']}\n{rule}")
+
+
+async def start_transaction(charge_point: ChargePoint, *, step: str, connector: int, id_tag: str,
+                            expected: str = "Accepted", timestamp: str | None = None) -> int:
+    """StartTransaction; the central system must answer idTagInfo.status ``expected`` and a transactionId (spec 4.8).
+
+    The schema already requires transactionId and idTagInfo. A transactionId equal to
+    one of a transaction still open at this charge point fails (they could not be told
+    apart); reuse of the id of a closed one is a warning (errata 3.54: unique ids
+    RECOMMENDED), a failure in strict mode.
+    """
+    payload = {"connectorId": connector, "idTag": id_tag, "meterStart": METER_START, "timestamp": timestamp or now_iso()}
+    try:
+        reply = await charge_point.call("StartTransaction", payload, step=step)
+    except PayloadMismatch as exc:  # a CALLERROR
+        raise PayloadMismatch(exc.step, exc.problem, exc.detail + "\nspec 4.8: the central system SHOULD always answer "
+                              "StartTransaction.req" + _queued(timestamp)) from None
+    check_id_tag_status(step, "StartTransaction.conf", id_tag, reply, expected,
+                        "spec 4.8: the central system verifies the id tag of every StartTransaction.req, "
+                        "also of one the charge point started offline")
+    tx_id = int(reply["transactionId"])
+    earlier = charge_point.transactions.get(tx_id)
+    if earlier is not None and (earlier["open"] or charge_point.config.strict):
+        state = "still open" if earlier["open"] else "already stopped"
+        raise PayloadMismatch(step, f"transactionId {tx_id} was already given to a transaction {state} at this charge point "
+                                    f"(connector {earlier['connector']}, id tag {earlier['idTag']!r})",
+                              "spec 4.8 / errata 3.54: the central system assigns the transaction id; ids must tell "
+                              "transactions apart (unique ids recommended)")
+    if earlier is not None:
+        warn(charge_point, f"transactionId {tx_id} reuses the id of an earlier, stopped transaction (errata 3.54: unique ids recommended)")
+    charge_point.transactions[tx_id] = {"connector": connector, "idTag": id_tag, "open": True}
+    return tx_id
+
+
+async def stop_transaction(charge_point: ChargePoint, tx_id: int, *, step: str, reason: str | None,
+                           id_tag: str | None = None, timestamp: str | None = None) -> dict[str, Any]:
+    """StopTransaction of ``tx_id`` (spec 4.10): the central system cannot refuse it and must answer StopTransaction.conf.
+
+    ``reason`` None omits the field (= Local). idTagInfo in the reply is optional (schema), so it is not required.
+    """
+    payload: dict[str, Any] = {"transactionId": tx_id, "meterStop": METER_STOP, "timestamp": timestamp or now_iso()}
+    if reason is not None:
+        payload["reason"] = reason
+    if id_tag is not None:
+        payload["idTag"] = id_tag
+    try:
+        reply = await charge_point.call("StopTransaction", payload, step=step)
+    except PayloadMismatch as exc:  # a CALLERROR
+        raise PayloadMismatch(exc.step, exc.problem, exc.detail + "\nspec 4.10: a central system cannot refuse a "
+                              "StopTransaction.req; it must answer StopTransaction.conf" + _queued(timestamp)) from None
+    if tx_id in charge_point.transactions:
+        charge_point.transactions[tx_id]["open"] = False
+    return reply
+
+
+def _queued(timestamp: str | None) -> str:
+    if timestamp is None:
+        return ""
+    return (f"\nthe charge point sent it late with its original timestamp {timestamp} (queued while offline or "
+            "without power; spec 3.7: transaction messages are delivered after reconnect, in order)")
+
+
+async def end_open_transactions(charge_point: ChargePoint, *, step: str = "cleanup (not a catalog step)") -> None:
+    """Stop what a case left running (reason Local), so the next case starts without open transactions.
+
+    Not part of the catalog: its outcome is only traced, never judged.
+    """
+    for tx_id, tx in charge_point.transactions.items():
+        if tx["open"]:
+            try:
+                await stop_transaction(charge_point, tx_id, step=step, reason="Local", id_tag=tx["idTag"])
+            except StepFailure as exc:
+                charge_point.trace.event(f"{step}: StopTransaction {tx_id} not answered: {exc.problem}")
+            tx["open"] = False
+
+
+# -- reusable states ---------------------------------------------------------------------------------
+async def authorized(charge_point: ChargePoint, sut: SutHandle, *, step: str = "Authorized", id_tag: str | None = None) -> None:
+    """Reusable state Authorized: Authorize of the configured valid id tag is answered Accepted."""
+    await authorize(charge_point, id_tag or sut.id_tags.valid, step=f"{step} (Authorized 1-2: Authorize)")
+
+
+async def charging(charge_point: ChargePoint, sut: SutHandle, *, step: str = "Charging", connector: int = 1,
+                   id_tag: str | None = None) -> int:
+    """Reusable state Charging: Preparing, StartTransaction Accepted, Charging. Returns the transactionId."""
+    await status(charge_point, connector, "Preparing", step=f"{step} (Charging 1-2: StatusNotification Preparing)")
+    tx_id = await start_transaction(charge_point, step=f"{step} (Charging 3-4: StartTransaction)", connector=connector,
+                                    id_tag=id_tag or sut.id_tags.valid)
+    await status(charge_point, connector, "Charging", step=f"{step} (Charging 5-6: StatusNotification Charging)")
+    return tx_id
+
+
+# -- what the central system's operator makes it send ---------------------------------------------------
+async def operator_sends(charge_point: ChargePoint, sut: SutHandle, word: str, action: str, *, step: str,
+                         reply: Reply, params: dict[str, Any], **pattern: Any) -> Received:
+    """Have the operator of the central system do ``word`` (actuator vocabulary); expect its ``action`` CALL.
+
+    The actuation and the wait run side by side: an HTTP actuator returns only when
+    the charge point has answered, and a person at a prompt may confirm before or
+    after the CALL arrives. The CALL must match ``pattern`` and is answered ``reply``.
+    A failed actuation fails the step at once.
+    """
+    acting = asyncio.ensure_future(sut.act(word, step=step, **params))
+    expecting = asyncio.ensure_future(charge_point.expect(action, step=step, reply=reply, **pattern))
+    try:
+        done, _ = await asyncio.wait({acting, expecting}, return_when=asyncio.FIRST_EXCEPTION)
+        if acting in done and acting.exception() is not None:
+            exc = acting.exception()
+            if isinstance(exc, StepFailure):
+                raise type(exc)(exc.step or step, exc.problem, exc.detail) from None
+            raise exc  # type: ignore[misc]
+        try:
+            got = await expecting
+        except StepTimeout as exc:
+            if acting.done() and not acting.cancelled() and acting.exception() is None:
+                raise StepTimeout(exc.step, exc.problem, f"{exc.detail}\nthe manual step {word!r} was done; "
+                                  f"its actuator answered: {str(acting.result())[:500]}") from None
+            raise
+        await acting
+        return got
+    finally:
+        for task in (acting, expecting):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(acting, expecting, return_exceptions=True)
+
+
+async def remote_start(charge_point: ChargePoint, sut: SutHandle, *, step: str, answer: str, connector: int = 1,
+                       id_tag: str | None = None) -> Received:
+    """The operator starts a transaction remotely: RemoteStartTransaction for ``id_tag`` (spec 5.11), answered ``answer``.
+
+    connectorId is optional in the message; when present it must be the connector asked for.
+    """
+    tag = id_tag or sut.id_tags.valid
+    got = await operator_sends(charge_point, sut, "cs_remote_start", "RemoteStartTransaction", step=step,
+                               reply={"status": answer}, params={"connector": connector, "id_tag": tag}, idTag=tag)
+    if "connectorId" in got.payload and got.payload["connectorId"] != connector:
+        raise UnexpectedMessage(step, f"RemoteStartTransaction.req names connectorId {got.payload['connectorId']}; "
+                                      f"the operator asked for connector {connector}", f"payload: {got.payload}")
+    return got

@@ -46,12 +46,37 @@ class ChargePoint(Role):
     def __init__(self, config: SutConfig) -> None:
         super().__init__(config)
         self._connections = itertools.count(1)
-        # Configuration keys this charge point reports (GetConfiguration) and accepts (ChangeConfiguration).
-        self.configuration: dict[str, dict[str, Any]] = {
-            "HeartbeatInterval": {"value": str(config.heartbeat_interval), "readonly": False},
-            "NumberOfConnectors": {"value": str(config.connectors), "readonly": True},
-            "SupportedFeatureProfiles": {"value": "Core", "readonly": True},
+        # Configuration keys this charge point reports (GetConfiguration) and accepts (ChangeConfiguration):
+        # every required Core key of spec 9.1 with the accessibility OCTT TC_019_1 expects.
+        rw, r = False, True
+        keys: dict[str, tuple[Any, bool]] = {
+            "AuthorizeRemoteTxRequests": ("true", r),
+            "ClockAlignedDataInterval": (0, rw),
+            "ConnectionTimeOut": (config.extra.get("connection_timeout", 30), rw),
+            "ConnectorPhaseRotation": ("Unknown", rw),
+            "GetConfigurationMaxKeys": (50, r),
+            "HeartbeatInterval": (config.heartbeat_interval, rw),
+            "LocalAuthorizeOffline": ("true", rw),
+            "LocalPreAuthorize": ("false", rw),
+            "MeterValuesAlignedData": ("Energy.Active.Import.Register", rw),
+            "MeterValuesSampledData": ("Energy.Active.Import.Register", rw),
+            "MeterValueSampleInterval": (0, rw),
+            "NumberOfConnectors": (config.connectors, r),
+            "ResetRetries": (1, rw),
+            "StopTransactionOnEVSideDisconnect": ("true", rw),
+            "StopTransactionOnInvalidId": ("true", rw),
+            "StopTxnAlignedData": ("", rw),
+            "StopTxnSampledData": ("", rw),
+            "SupportedFeatureProfiles": ("Core", r),
+            "TransactionMessageAttempts": (3, rw),
+            "TransactionMessageRetryInterval": (10, rw),
+            "UnlockConnectorOnEVSideDisconnect": ("true", rw),
         }
+        self.configuration: dict[str, dict[str, Any]] = {
+            key: {"value": str(value), "readonly": readonly} for key, (value, readonly) in keys.items()}
+        # Transactions the central system started for this charge point during the run, by transactionId:
+        # {"connector", "idTag", "open"}; kept by the test cases' shared steps.
+        self.transactions: dict[int, dict[str, Any]] = {}
 
     async def connect(self, step: str = "connect") -> None:
         """Open a new connection (a fresh boot of the impersonated charge point)."""
@@ -105,8 +130,8 @@ class ChargePoint(Role):
             entry = self.configuration.get(payload["key"])
             if entry is None:
                 return {"status": "NotSupported"}
-            if entry["readonly"]:
-                return {"status": "Rejected"}
+            if entry["readonly"] or (entry["value"].isdigit() and not payload["value"].isdigit()):
+                return {"status": "Rejected"}  # read-only, or not a non-negative integer for an integer key
             entry["value"] = payload["value"]
             return {"status": "Accepted"}
         if action in _DEFAULT_REPLIES:

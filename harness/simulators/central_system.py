@@ -3,57 +3,64 @@
     python -m harness.simulators.central_system --port 0 --heartbeat-interval 2
     python -m harness.simulators.central_system --list-faults
 
-Behaviour so far: accepts charge points at ``ws://host:port/ocpp/{chargePointId}``
-(registration Accepted, or as ``--registration ID=Pending|Rejected`` says), answers
-BootNotification, Heartbeat and StatusNotification, and keeps what it accepted
-(boots, last status per connector) for the length of the run (``GET /state``).
+A complete Core-profile central system:
+
+* accepts charge points at ``ws://host:port/ocpp/{chargePointId}``; registration is
+  Accepted, or what ``--registration ID=Pending|Rejected`` says;
+* answers BootNotification, Heartbeat, StatusNotification, Authorize, StartTransaction
+  (unique transaction ids), StopTransaction, MeterValues (kept per transaction),
+  DataTransfer (no vendor extensions: UnknownVendorId) and the firmware/diagnostics
+  notifications (see :mod:`.central_system_handlers`);
+* knows the id tags of ``fixtures/simulator_central_system.yaml`` (valid, parent,
+  blocked, expired; anything else is Invalid); ``--id-tag TAG=STATUS[:PARENT]`` adds or
+  changes one;
+* sends the operator's commands to the connected charge point on ``POST /act/<word>``
+  (see :mod:`.central_system_operator`) and keeps what the replies teach it;
+* keeps everything it accepted for the length of the run (``GET /state``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
-from ..ocppj import Call, CallError
+from . import central_system_handlers as handlers
+from . import central_system_operator as operator
+from .central_system_handlers import CentralSystemStore, IdTagStore
+from .central_system_operator import Operator
 from .common import ActuationServer, Faults, RpcPeer, ready, watch_stdin
 
-FAULTS = {
-    "boot_rejected": "answer every BootNotification with Rejected",
-    "boot_interval_zero": "answer BootNotification with interval 0",
-    "boot_time_not_rfc3339": "answer BootNotification with a currentTime without 'T' and time zone",
-    "boot_time_wrong": "answer BootNotification with a currentTime one day in the past",
-    "heartbeat_no_reply": "never answer Heartbeat",
-    "status_callerror": "answer StatusNotification with CALLERROR InternalError",
-}
+__all__ = ["FAULTS", "SimCentralSystem", "main"]
 
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+FAULTS = {**handlers.FAULTS, **operator.FAULTS}
 
 
 class SimCentralSystem:
-    def __init__(self, heartbeat_interval: int, registration: dict[str, str], faults: Faults) -> None:
-        self.heartbeat_interval = heartbeat_interval
-        self.registration = registration
+    """The server side: one RpcPeer per connected charge point, one store, one operator."""
+
+    def __init__(self, heartbeat_interval: int, registration: dict[str, str], faults: Faults,
+                 id_tags: IdTagStore | None = None, call_timeout: float = 10) -> None:
         self.faults = faults
-        self.charge_points: dict[str, dict[str, Any]] = {}
+        self.store = CentralSystemStore(heartbeat_interval, registration, faults, id_tags or IdTagStore())
         self.peers: dict[str, RpcPeer] = {}
+        self.operator = Operator(self.store, self.peers, faults)
+        self.call_timeout = call_timeout
 
     def state(self) -> dict[str, Any]:
-        return {"charge_points": self.charge_points, "faults": sorted(self.faults.enabled)}
+        return {**self.store.state(), "connected": sorted(self.peers)}
 
     async def act(self, action: str, params: dict[str, Any]) -> Any:
-        raise KeyError(action)
+        return await self.operator.act(action, params)
 
     async def connection(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         cp_id = ws.request.path.rstrip("/").rpartition("/")[2]
-        record = self.charge_points.setdefault(cp_id, {"boots": 0, "status": {}, "heartbeats": 0})
-        peer = RpcPeer(ws, lambda call: self.handle_call(cp_id, record, call))
+        self.store.new_connection(cp_id)
+        peer = RpcPeer(ws, lambda call: self.store.handle(cp_id, call), call_timeout=self.call_timeout)
+        self.peers.pop(cp_id, None)  # the newest connection is the one the operator talks to
         self.peers[cp_id] = peer
         try:
             await peer.run()
@@ -63,38 +70,24 @@ class SimCentralSystem:
             if self.peers.get(cp_id) is peer:
                 del self.peers[cp_id]
 
-    async def handle_call(self, cp_id: str, record: dict[str, Any], call: Call) -> dict[str, Any] | CallError | None:
-        now = datetime.now(timezone.utc)
-        if call.action == "BootNotification":
-            record["boots"] += 1
-            record["boot"] = call.payload
-            status = "Rejected" if "boot_rejected" in self.faults else self.registration.get(cp_id, "Accepted")
-            current = iso(now)
-            if "boot_time_not_rfc3339" in self.faults:
-                current = now.strftime("%Y-%m-%d %H:%M:%S")
-            elif "boot_time_wrong" in self.faults:
-                current = iso(now - timedelta(days=1))
-            interval = 0 if "boot_interval_zero" in self.faults else self.heartbeat_interval
-            record["registration"] = status
-            return {"status": status, "currentTime": current, "interval": interval}
-        if call.action == "Heartbeat":
-            if "heartbeat_no_reply" in self.faults:
-                return None
-            record["heartbeats"] += 1
-            return {"currentTime": iso(now)}
-        if call.action == "StatusNotification":
-            if "status_callerror" in self.faults:
-                return CallError(call.unique_id, "InternalError", "simulated failure")
-            record["status"][str(call.payload["connectorId"])] = call.payload["status"]
-            return {}
-        return CallError(call.unique_id, "NotImplemented", f"{call.action} is not implemented by the simulator yet")
+
+
+def parse_id_tags(items: list[str]) -> IdTagStore:
+    store = IdTagStore()
+    for item in items:
+        tag, _, rest = item.partition("=")
+        status, _, parent = rest.partition(":")
+        if status not in ("Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"):
+            raise SystemExit(f"--id-tag {item!r}: status must be Accepted, Blocked, Expired, Invalid or ConcurrentTx")
+        store.tags[tag] = (status, parent or None)
+    return store
 
 
 async def amain(args: argparse.Namespace) -> None:
     faults = Faults(FAULTS, frozenset(args.fault))
     faults.check()
     registration = dict(item.split("=", 1) for item in args.registration)
-    cs = SimCentralSystem(args.heartbeat_interval, registration, faults)
+    cs = SimCentralSystem(args.heartbeat_interval, registration, faults, parse_id_tags(args.id_tag), args.call_timeout)
     api = ActuationServer(cs.act, cs.state)
     await api.start(args.host, args.http_port)
     path = "/" + args.path.strip("/")
@@ -119,8 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", default="/ocpp")
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--heartbeat-interval", type=int, default=2)
+    parser.add_argument("--call-timeout", type=float, default=10, help="how long an operator command waits for the reply")
     parser.add_argument("--registration", action="append", default=[], metavar="ID=STATUS",
                         help="registration status for a chargePointId (default Accepted)")
+    parser.add_argument("--id-tag", action="append", default=[], metavar="TAG=STATUS[:PARENT]",
+                        help="add or change an id tag of the store (defaults: those of simulator_central_system.yaml)")
     parser.add_argument("--fault", action="append", default=[], help="switch on a named fault (repeatable)")
     parser.add_argument("--list-faults", action="store_true")
     args = parser.parse_args(argv)
