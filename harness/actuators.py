@@ -103,6 +103,10 @@ class Actuators:
             return await within(self._run(kind, how, action, params), self.timeout)
         except asyncio.TimeoutError:
             raise StepFailure(step, f"manual step {action!r} ({kind}) did not finish within {self.timeout:g}s") from None
+        except StepFailure as exc:
+            if exc.step:
+                raise
+            raise type(exc)(step, exc.problem, exc.detail) from None
 
     async def _run(self, kind: str, how: Any, action: str, params: dict[str, Any]) -> Any:
         values = _Defaults(action=action, **params)
@@ -118,8 +122,9 @@ class Actuators:
             proc = await asyncio.create_subprocess_shell(command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
             try:
                 out, _ = await proc.communicate()
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # timed out: never leave the child running or unreaped
                 proc.kill()
+                await asyncio.shield(proc.wait())
                 raise
             if proc.returncode != 0:
                 raise StepFailure("", f"manual step {action!r}: command exited with {proc.returncode}", out.decode(errors="replace")[-2000:])

@@ -128,32 +128,69 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> SutConfig:
         raise ConfigurationError(f"{where}: 'sut' must be 'cp' (a charge point) or 'cs' (a central system)")
     if not data.get("charge_point_id"):
         raise ConfigurationError(f"{where}: 'charge_point_id' is required")
-    listen = data.get("listen") or {}
+    listen = _mapping(data, "listen", where, known={"host", "port", "path"})
     try:
         return SutConfig(
             sut=sut,
             name=str(data.get("name", "")),
             charge_point_id=str(data["charge_point_id"]),
             listen_host=str(listen.get("host", "127.0.0.1")),
-            listen_port=int(listen.get("port", 9000)),
+            listen_port=_number(int, listen.get("port", 9000), f"{where}: listen.port"),
             listen_path="/" + str(listen.get("path", "/ocpp")).strip("/"),
             endpoint=str(data.get("endpoint", "")).rstrip("/"),
-            security_profile=int(data.get("security_profile", 0)),
+            security_profile=_number(int, data.get("security_profile", 0), f"{where}: security_profile"),
             basic_auth_password=_secret(data.get("basic_auth_password"), f"{where}: basic_auth_password"),
-            connectors=int(data.get("connectors", 1)),
-            id_tags=IdTags(**(data.get("id_tags") or {})),
-            heartbeat_interval=int(data.get("heartbeat_interval", 60)),
-            boot_retry_interval=int(data.get("boot_retry_interval", 10)),
+            connectors=_number(int, data.get("connectors", 1), f"{where}: connectors"),
+            id_tags=IdTags(**{k: str(v) for k, v in _mapping(data, "id_tags", where).items()}),
+            heartbeat_interval=_number(int, data.get("heartbeat_interval", 60), f"{where}: heartbeat_interval"),
+            boot_retry_interval=_number(int, data.get("boot_retry_interval", 10), f"{where}: boot_retry_interval"),
             charge_point_vendor=str(data.get("charge_point_vendor", "OpenOCTT")),
             charge_point_model=str(data.get("charge_point_model", "HarnessCP")),
-            timeouts=Timeouts(**{k: float(v) for k, v in (data.get("timeouts") or {}).items()}),
-            actuators=dict(data.get("actuators") or {}),
-            features=frozenset(data.get("features") or ["core"]),
-            strict=bool(data.get("strict", False)),
-            extra=dict(data.get("extra") or {}),
+            timeouts=Timeouts(**{k: _number(float, v, f"{where}: timeouts.{k}")
+                                 for k, v in _mapping(data, "timeouts", where).items()}),
+            actuators=dict(_mapping(data, "actuators", where)),
+            features=_features(data.get("features"), where),
+            strict=_flag(data.get("strict", False), f"{where}: strict"),
+            extra=dict(_mapping(data, "extra", where)),
         )
     except TypeError as exc:  # unknown key inside id_tags / timeouts
         raise ConfigurationError(f"{where}: {exc}") from None
+
+
+def _mapping(data: dict[str, Any], key: str, where: str, known: set[str] | None = None) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where}: '{key}' must be a mapping, not {value!r}")
+    if known is not None and set(value) - known:
+        raise ConfigurationError(f"{where}: unknown keys in '{key}': {sorted(set(value) - known)}; known: {sorted(known)}")
+    return value
+
+
+def _number(kind: type, value: Any, where: str) -> Any:
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{where}: expected a number, not {value!r}")
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{where}: expected a number, not {value!r}") from None
+
+
+def _flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigurationError(f"{where}: expected true or false, not {value!r}")
+
+
+def _features(value: Any, where: str) -> frozenset[str]:
+    if value is None:
+        return frozenset({"core"})
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"{where}: 'features' must be a list of feature profile names")
+    return frozenset(value)
 
 
 def load_config(path: str | os.PathLike[str]) -> SutConfig:

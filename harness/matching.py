@@ -59,6 +59,9 @@ class Where:
         return self.description
 
 
+_MATCHERS = (_Any, OneOf, Regex, Where)
+
+
 @dataclass(frozen=True)
 class Mismatch:
     path: str
@@ -84,10 +87,18 @@ def _matches(matcher: Any, value: Any) -> bool:
             return bool(matcher.predicate(value))
         except Exception:  # a predicate that cannot judge a wrong-typed value does not match
             return False
-    # bool is an int in Python; OCPP's true is not 1.
-    if isinstance(matcher, bool) or isinstance(value, bool):
-        return type(matcher) is type(value) and matcher == value
-    return matcher == value
+    return _strict_equal(matcher, value)
+
+
+def _strict_equal(a: Any, b: Any) -> bool:
+    """JSON equality: bool is an int in Python, but OCPP's true is not 1 (at any depth)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_strict_equal(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 def mismatches(pattern: Mapping[str, Any], payload: Any, path: str = "$") -> list[Mismatch]:
@@ -106,12 +117,26 @@ def mismatches(pattern: Mapping[str, Any], payload: Any, path: str = "$") -> lis
     return found
 
 
+def _plain(pattern: Mapping[str, Any], actual: Any) -> tuple[Any, Any]:
+    """The pattern's plain values and the same fields of ``actual`` (matchers dropped at every depth)."""
+    if not isinstance(actual, Mapping):
+        return {k: v for k, v in pattern.items() if not isinstance(v, _MATCHERS)}, actual
+    want: dict[str, Any] = {}
+    got: dict[str, Any] = {}
+    for key, value in pattern.items():
+        if isinstance(value, _MATCHERS):
+            continue
+        if isinstance(value, Mapping):
+            want[key], got[key] = _plain(value, actual.get(key))
+        else:
+            want[key], got[key] = value, actual.get(key)
+    return want, got
+
+
 def diff(expected: Mapping[str, Any], actual: Any) -> str:
     """A readable deepdiff of a pattern's plain values against a payload (fields the pattern names)."""
     from deepdiff import DeepDiff  # imported on first failure: it costs more start-up time than the whole harness
 
-    plain = {k: v for k, v in expected.items() if not isinstance(v, (_Any, OneOf, Regex, Where))}
-    if isinstance(actual, Mapping):
-        actual = {k: actual.get(k) for k in expected}
-    text = DeepDiff(plain, actual, ignore_order=True, verbose_level=2).pretty()
+    plain, seen = _plain(expected, actual)
+    text = DeepDiff(plain, seen, ignore_order=True, verbose_level=2).pretty()
     return text or "(no difference in plain values; see the matcher description)"

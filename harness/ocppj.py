@@ -129,6 +129,10 @@ def _malformed(kind: str, code: ErrorCode, description: str, raw: str, **kw: Any
     return MalformedFrame(kind=kind, error_code=code, description=description, raw=raw, **kw)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")  # Python's json accepts NaN/Infinity; JSON does not
+
+
 def parse(raw: str | bytes) -> Message | MalformedFrame:
     """Parse one WebSocket message into a Call, CallResult, CallError or MalformedFrame.
 
@@ -143,7 +147,7 @@ def parse(raw: str | bytes) -> Message | MalformedFrame:
             "binary WebSocket frame; OCPP-J uses text frames only", repr(bytes(raw)[:200]),
         )
     try:
-        frame = json.loads(raw)
+        frame = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         return _malformed("not_json", ErrorCode.FORMATION_VIOLATION, f"not valid JSON: {exc}", raw)
     if not isinstance(frame, list):
@@ -226,7 +230,7 @@ def serialize(message: Message) -> str:
         frame = [4, message.unique_id, code, message.error_description, message.error_details]
     else:  # pragma: no cover - defensive
         raise TypeError(f"not an OCPP-J message: {message!r}")
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 @dataclass(frozen=True)

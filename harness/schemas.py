@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import jsonschema
 from jsonschema import Draft4Validator, FormatChecker
+from jsonschema.validators import validator_for
 
 from .ocppj import ErrorCode
 
@@ -73,6 +74,11 @@ _CODE_BY_RULE = {
 }
 
 
+# At one path, the data type is judged before the values allowed for it (a number in an
+# enum string field is a TypeConstraintViolation first).
+_RULE_RANK = {"type": 0, "required": 1, "additionalProperties": 2, "format": 3, "maxLength": 3, "minLength": 3}
+
+
 @dataclass(frozen=True)
 class SchemaViolation:
     """One schema rule broken: where (JSON path), which rule, and the OCPP-J code for it."""
@@ -94,8 +100,10 @@ def validator(action: str, kind: Kind) -> Draft4Validator:
     name = f"{action}.json" if kind == "request" else f"{action}Response.json"
     text = resources.files("ocpp.v16").joinpath("schemas", name).read_text(encoding="utf-8")
     schema = json.loads(text)
-    Draft4Validator.check_schema(schema)
-    return Draft4Validator(schema, format_checker=FormatChecker())
+    # Core 1.6 schemas declare draft-04, the security extension's draft-06: judge each by its own draft.
+    cls = validator_for(schema, default=Draft4Validator)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=FormatChecker())
 
 
 def _path(error: jsonschema.ValidationError) -> str:
@@ -106,8 +114,13 @@ def _path(error: jsonschema.ValidationError) -> str:
 
 
 def validate(action: str, kind: Kind, payload: Any) -> list[SchemaViolation]:
-    """Check a payload against its schema; return every violation, most specific first."""
-    errors = sorted(validator(action, kind).iter_errors(payload), key=lambda e: (list(e.absolute_path), e.validator))
+    """Check a payload against its schema; return every violation, most specific first.
+
+    Most specific = deepest JSON path first, and at one path the type before other rules;
+    the first violation decides the CALLERROR code the harness answers with.
+    """
+    errors = sorted(validator(action, kind).iter_errors(payload),
+                    key=lambda e: (-len(e.absolute_path), _RULE_RANK.get(str(e.validator), 9), _path(e)))
     return [
         SchemaViolation(
             path=_path(e),

@@ -36,19 +36,30 @@ class Entry:
 
 
 def redact(text: str) -> str:
-    """Hide secrets in a frame's text (ChangeConfiguration of a secret key)."""
-    if not any(key in text for key in SECRET_KEYS):
-        return text
+    """Hide secrets in a frame's text: ChangeConfiguration of a secret key, and a secret key's
+    value in a GetConfiguration.conf (a charge point must not return it, but may)."""
+    if not any(key in text for key in SECRET_KEYS) and "\\u" not in text:
+        return text  # fast path: no secret name, and no JSON escape that could spell one
     try:
         frame = json.loads(text)
     except ValueError:
-        return "<frame withheld: it names a secret key and is not valid JSON>"
-    if isinstance(frame, list) and len(frame) == 4 and isinstance(frame[3], dict):
-        payload = frame[3]
-        if payload.get("key") in SECRET_KEYS and "value" in payload:
-            frame[3] = {**payload, "value": "***"}
-            return json.dumps(frame, separators=(",", ":"))
-    return text
+        return text if not any(key in text for key in SECRET_KEYS) else "<frame withheld: it names a secret key and is not valid JSON>"
+    if not isinstance(frame, list) or not frame or not isinstance(frame[-1], dict):
+        return text
+    payload = frame[-1]
+    changed = False
+    if payload.get("key") in SECRET_KEYS and "value" in payload:
+        payload = {**payload, "value": "***"}
+        changed = True
+    entries = payload.get("configurationKey")
+    if isinstance(entries, list) and any(isinstance(e, dict) and e.get("key") in SECRET_KEYS and "value" in e for e in entries):
+        payload = {**payload, "configurationKey": [
+            {**e, "value": "***"} if isinstance(e, dict) and e.get("key") in SECRET_KEYS and "value" in e else e
+            for e in entries]}
+        changed = True
+    if not changed:
+        return text
+    return json.dumps([*frame[:-1], payload], separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
