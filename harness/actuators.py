@@ -57,10 +57,10 @@ VOCABULARY: dict[str, str] = {
     "cs_data_transfer": "Make the central system send DataTransfer (vendorId {vendor_id}).",
     "cs_set_charging_profile": "Make the central system send SetChargingProfile ({purpose}) for connector {connector}.",
     "cs_get_composite_schedule": "Make the central system send GetCompositeSchedule for connector {connector}.",
-    "cs_clear_charging_profile": "Make the central system send ClearChargingProfile.",
+    "cs_clear_charging_profile": "Make the central system send ClearChargingProfile ({criteria}).",
     "cs_remote_start_with_profile": "Make the central system send RemoteStartTransaction with a TxProfile (connector {connector}, id tag {id_tag}).",
     "cs_get_local_list_version": "Make the central system send GetLocalListVersion.",
-    "cs_send_local_list": "Make the central system send SendLocalList ({update_type}).",
+    "cs_send_local_list": "Make the central system send SendLocalList ({update_type}, at most {max_length} entries).",
 }
 
 

@@ -13,12 +13,14 @@ failure names the step a vendor looks up in the test case document.
 from __future__ import annotations
 
 import asyncio
+import time
 import warnings
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Awaitable, TypeVar
 
 from harness.errors import PayloadMismatch, StepFailure, StepTimeout, UnexpectedMessage
 from harness.inbox import Received, Reply
+from harness.matching import mismatches
 from harness.roles.central_system import now_iso
 from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
@@ -26,8 +28,12 @@ from harness.sut import SutHandle
 __all__ = [
     "booted", "authorized", "charging", "check_current_time", "boot_notification_payload",
     "status", "authorize", "check_id_tag_status", "start_transaction", "stop_transaction", "operator_sends", "remote_start",
-    "end_open_transactions", "warn",
+    "end_open_transactions", "warn", "operator_does",
+    "profile_problems", "operator_sets_profile", "operator_clears_profiles",
+    "local_list_problems", "operator_sends_local_list", "first_of", "no_local_list_resend",
 ]
+
+T = TypeVar("T")
 
 METER_START = 1000  # Wh, the harness charge point's register at the start of each transaction
 METER_STOP = 1250
@@ -134,7 +140,8 @@ async def start_transaction(charge_point: ChargePoint, *, step: str, connector: 
                               "transactions apart (unique ids recommended)")
     if earlier is not None:
         warn(charge_point, f"transactionId {tx_id} reuses the id of an earlier, stopped transaction (errata 3.54: unique ids recommended)")
-    charge_point.transactions[tx_id] = {"connector": connector, "idTag": id_tag, "open": True}
+    charge_point.transactions[tx_id] = {"connector": connector, "idTag": id_tag, "open": True,
+                                        "start": datetime.fromisoformat(payload["timestamp"].replace("Z", "+00:00"))}
     return tx_id
 
 
@@ -154,8 +161,7 @@ async def stop_transaction(charge_point: ChargePoint, tx_id: int, *, step: str, 
     except PayloadMismatch as exc:  # a CALLERROR
         raise PayloadMismatch(exc.step, exc.problem, exc.detail + "\nspec 4.10: a central system cannot refuse a "
                               "StopTransaction.req; it must answer StopTransaction.conf" + _queued(timestamp)) from None
-    if tx_id in charge_point.transactions:
-        charge_point.transactions[tx_id]["open"] = False
+    charge_point.transaction_stopped(tx_id)
     return reply
 
 
@@ -206,8 +212,19 @@ async def operator_sends(charge_point: ChargePoint, sut: SutHandle, word: str, a
     after the CALL arrives. The CALL must match ``pattern`` and is answered ``reply``.
     A failed actuation fails the step at once.
     """
+    return await operator_does(charge_point, sut, word, charge_point.expect(action, step=step, reply=reply, **pattern),
+                               step=step, params=params)
+
+
+async def operator_does(charge_point: ChargePoint, sut: SutHandle, word: str, expecting_steps: Awaitable[T], *,
+                        step: str, params: dict[str, Any]) -> T:
+    """Have the operator do ``word`` while ``expecting_steps`` (the steps that follow from it) run; their result.
+
+    As :func:`operator_sends`, for an operator command that makes the central system send
+    more than one CALL (e.g. an optional GetLocalListVersion before SendLocalList).
+    """
     acting = asyncio.ensure_future(sut.act(word, step=step, **params))
-    expecting = asyncio.ensure_future(charge_point.expect(action, step=step, reply=reply, **pattern))
+    expecting = asyncio.ensure_future(expecting_steps)
     try:
         done, _ = await asyncio.wait({acting, expecting}, return_when=asyncio.FIRST_EXCEPTION)
         if acting in done and acting.exception() is not None:
@@ -244,3 +261,206 @@ async def remote_start(charge_point: ChargePoint, sut: SutHandle, *, step: str, 
         raise UnexpectedMessage(step, f"RemoteStartTransaction.req names connectorId {got.payload['connectorId']}; "
                                       f"the operator asked for connector {connector}", f"payload: {got.payload}")
     return got
+
+
+# -- smart charging: what the central system's operator makes it install or clear ---------------------------
+def profile_problems(charge_point: ChargePoint, connector: int, profile: dict[str, Any], catalog: dict[str, Any], *,
+                     where: str, remote_start: bool = False) -> list[str]:
+    """Why a charging profile the central system sent is not what the step asks for or breaks the spec.
+
+    ``catalog`` is a pattern of the step's own checks ("=>" of the catalog); the rules of
+    spec 3.13 / 5.16 / 7.8 / 9.4 come from :func:`harness.models.charging_profile.validate_profile`
+    against this charge point's keys and transactions. Not in the model, checked here: an
+    Absolute profile's validity window must not be over already, and its schedule
+    (startSchedule + duration) must overlap [validFrom, validTo), else it never applies.
+    """
+    problems = [f"{m} (the step's check)" for m in mismatches(catalog, profile, where)]
+    problems += [f"{where}: {v}" for v in charge_point.profile_violations(connector, profile, remote_start=remote_start)]
+    schedule = profile.get("chargingSchedule", {})
+    try:
+        valid_from, valid_to, start = (_moment(profile.get("validFrom")), _moment(profile.get("validTo")),
+                                       _moment(schedule.get("startSchedule")))
+    except ValueError as exc:
+        return problems + [f"{where}: {exc}"]
+    if valid_to is not None and valid_to <= datetime.now(timezone.utc):
+        problems.append(f"{where}.validTo {profile['validTo']} lies in the past: the profile can never apply")
+    if start is not None and schedule.get("duration") is not None:
+        end = start.timestamp() + schedule["duration"]
+        if (valid_to is not None and start >= valid_to) or (valid_from is not None and end <= valid_from.timestamp()):
+            problems.append(f"{where}: the schedule [{schedule['startSchedule']}, +{schedule['duration']}s) lies outside "
+                            f"the profile's validity [{profile.get('validFrom')}, {profile.get('validTo')}): it never applies")
+    return problems
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _fail_on(problems: list[str], step: str, what: str, rule: str) -> None:
+    if problems:
+        raise PayloadMismatch(step, f"{what}: {problems[0]}", "\n".join(f"  - {p}" for p in problems) + f"\n{rule}")
+
+
+async def operator_sets_profile(charge_point: ChargePoint, sut: SutHandle, *, step: str, connector: int,
+                                catalog: dict[str, Any], params: dict[str, Any],
+                                extra_checks: Any = None) -> dict[str, Any]:
+    """The operator makes the central system send SetChargingProfile for ``connector`` (spec 5.16); returns the profile.
+
+    The profile must match ``catalog`` (the step's checks), pass the model's rules for
+    this charge point, and ``extra_checks(profile) -> list[str]`` if given. The charge
+    point then installs it and answers Accepted; a profile with problems is answered
+    Rejected (what a conforming charge point does) and fails the step.
+    """
+    problems: list[str] = []
+
+    def reply(payload: dict[str, Any]) -> dict[str, str]:
+        profile = payload["csChargingProfiles"]
+        found = profile_problems(charge_point, connector, profile, catalog, where="$.csChargingProfiles")
+        found += list(extra_checks(profile)) if extra_checks else []
+        problems.extend(found)
+        return {"status": "Rejected" if found else charge_point.install_profile(connector, profile)}
+
+    got = await operator_sends(charge_point, sut, "cs_set_charging_profile", "SetChargingProfile", step=step,
+                               reply=reply, params=params, connectorId=connector)
+    _fail_on(problems, step, "SetChargingProfile.req", "spec 3.13, 5.16, 7.8, 9.4 (the charge point answered Rejected)")
+    if got.replied != {"status": "Accepted"}:
+        raise PayloadMismatch(step, f"the harness charge point could not install the profile: {got.replied}")
+    return dict(got.payload["csChargingProfiles"])
+
+
+async def operator_clears_profiles(charge_point: ChargePoint, sut: SutHandle, *, step: str, params: dict[str, Any],
+                                   omitted: tuple[str, ...], **pattern: Any) -> None:
+    """The operator makes the central system send ClearChargingProfile (spec 5.5) matching ``pattern``.
+
+    The fields in ``omitted`` must be absent. The charge point answers from its store:
+    Accepted when the request removed a profile; the step requires Accepted, so a
+    request that matches no installed profile (Unknown) fails it.
+    """
+    status: list[str] = []
+
+    def reply(payload: dict[str, Any]) -> dict[str, str]:
+        status.append(charge_point.clear_profiles(payload))
+        return {"status": status[-1]}
+
+    got = await operator_sends(charge_point, sut, "cs_clear_charging_profile", "ClearChargingProfile", step=step,
+                               reply=reply, params=params, **pattern)
+    present = [name for name in omitted if name in got.payload]
+    if present:
+        raise UnexpectedMessage(step, f"ClearChargingProfile.req carries {', '.join(present)}; the step requires "
+                                      f"{', '.join(omitted)} to be omitted", f"payload: {got.payload}")
+    if status and status[0] != "Accepted":
+        raise PayloadMismatch(step, f"ClearChargingProfile.req {got.payload} matches none of the profiles the central "
+                                    f"system installed (the charge point answered {status[0]})",
+                              "installed: " + str([e.profile.charging_profile_id for e in charge_point.charging_profiles.entries]))
+
+
+# -- local authorization list ------------------------------------------------------------------------------
+def local_list_problems(charge_point: ChargePoint, payload: dict[str, Any], update_type: str, *,
+                        every_entry_has_info: bool, needs_entries: bool, judge_length: bool = True) -> list[str]:
+    """What is wrong with a SendLocalList.req for this step (spec 5.15, 6.41, 7.1, 7.48, errata 3.52).
+
+    updateType as the step requires; listVersion not 0 or -1 and higher than the version
+    the charge point holds (what GetLocalListVersion reports); at most SendLocalListMaxLength
+    entries (when the charge point supports lists), each idTag once; every entry with an
+    idTagInfo when ``every_entry_has_info`` (required for Full, spec 7.1; OCTT checks it
+    for Differential too); at least one entry when ``needs_entries`` (the prerequisite
+    "has at least 1 IdToken to add").
+    """
+    problems = []
+    if payload["updateType"] != update_type:
+        problems.append(f"updateType is {payload['updateType']}; the step requires {update_type}")
+    version, current = payload["listVersion"], max(charge_point.local_list_version(), 0)
+    if version <= current:
+        problems.append(f"listVersion {version} is not higher than the charge point's current version {current} "
+                        "(spec 5.15: the version after the update)")
+    if version in (0, -1):
+        problems.append(f"listVersion {version} is reserved (errata 3.52: SHALL NOT be 0 or -1)")
+    entries = payload.get("localAuthorizationList") or []
+    limit = charge_point.configuration.get("SendLocalListMaxLength")
+    if judge_length and limit is not None and len(entries) > int(limit["value"]):
+        problems.append(f"{len(entries)} entries exceed the charge point's SendLocalListMaxLength {limit['value']}")
+    tags = [str(e["idTag"]).lower() for e in entries]
+    if len(set(tags)) != len(tags):
+        problems.append("an idTag occurs more than once (spec 6.41: idTags MUST be unique)")
+    if every_entry_has_info:
+        bare = [e["idTag"] for e in entries if "idTagInfo" not in e]
+        if bare:
+            problems.append(f"entries without idTagInfo: {bare} (every localAuthorizationList entry must have one)")
+    if needs_entries and not entries:
+        problems.append("the list has no entries; the case needs at least one IdToken to add")
+    return problems
+
+
+async def operator_sends_local_list(charge_point: ChargePoint, sut: SutHandle, *, step: str, update_type: str,
+                                    answer: str, params: dict[str, Any], every_entry_has_info: bool = False,
+                                    needs_entries: bool = False, version_step: str | None = None) -> Received:
+    """The operator makes the central system send SendLocalList ``update_type``; the charge point answers ``answer``.
+
+    ``version_step`` labels an optional GetLocalListVersion the central system may send
+    first (answered with the charge point's version). An accepted list becomes the charge
+    point's list (:func:`harness.models.local_auth_list.apply_send_local_list`); a request
+    with problems (:func:`local_list_problems`) fails the step and gets the status a
+    conforming charge point would answer.
+    """
+    problems: list[str] = []
+
+    def reply(payload: dict[str, Any]) -> dict[str, str]:
+        found = local_list_problems(charge_point, payload, update_type, every_entry_has_info=every_entry_has_info,
+                                    needs_entries=needs_entries, judge_length=answer != "NotSupported")
+        new_list, status = charge_point.apply_local_list(payload)
+        if not found and answer == "Accepted" and status != "Accepted":
+            found.append(f"the charge point's list model answers {status} to it")
+        problems.extend(found)
+        if found:
+            return {"status": status if status != "Accepted" else "Failed"}
+        if answer == "Accepted":
+            charge_point.local_list = new_list
+        return {"status": answer}
+
+    async def steps() -> Received:
+        if version_step:
+            first = await first_of(charge_point, ("GetLocalListVersion", "SendLocalList"), step=step)
+            if first is None:
+                raise StepTimeout(step, f"expected SendLocalList.req (optionally after GetLocalListVersion.req, step "
+                                        f"{version_step}) within {charge_point.timeouts.step:g}s; it did not arrive")
+            if first == "GetLocalListVersion":
+                await charge_point.expect("GetLocalListVersion", step=version_step,
+                                          reply={"listVersion": charge_point.local_list_version()})
+        return await charge_point.expect("SendLocalList", step=step, reply=reply)
+
+    got = await operator_does(charge_point, sut, "cs_send_local_list", steps(), step=step, params=params)
+    _fail_on(problems, step, "SendLocalList.req", "spec 5.15, 6.41, 7.1, 7.48, errata 3.52")
+    return got
+
+
+async def first_of(charge_point: ChargePoint, actions: tuple[str, ...], *, step: str) -> str | None:
+    """Which of ``actions`` the central system sends next (unclaimed, after the last step); None after the step timeout.
+
+    For catalog steps marked optional: the test then claims the message with ``expect``.
+    """
+    inbox = charge_point.inbox
+    deadline = time.monotonic() + charge_point.timeouts.step
+    while True:
+        charge_point.check(step)
+        for item in inbox.items[inbox.cursor:]:
+            if not item.consumed and item.action in actions:
+                return item.action
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not await inbox.changed(remaining):
+            return None
+
+
+async def no_local_list_resend(charge_point: ChargePoint, sut: SutHandle, *, step: str, answered: str,
+                               **pattern: Any) -> None:
+    """After ``answered``, the central system sends no SendLocalList (matching ``pattern``) for a while.
+
+    The window is ``extra.local_list_retry_window`` seconds (default 2).
+    """
+    window = float(sut.config.extra.get("local_list_retry_window", 2))
+    try:
+        await charge_point.expect_none("SendLocalList", step=step, within=window, **pattern)
+    except UnexpectedMessage as exc:
+        raise UnexpectedMessage(exc.step, f"after the charge point answered {answered}, the central system sent "
+                                f"SendLocalList.req again", exc.detail) from None

@@ -312,8 +312,8 @@ async def test_tc_019_2_csms_retrieve_specific_configuration_key(charge_point: C
     """TC_019_2_CSMS, section 5.8: the central system sends GetConfiguration for exactly
     SupportedFeatureProfiles; the charge point answers that key and no unknown key."""
     await booted(charge_point, sut)
-    reply = {"configurationKey": [{"key": "SupportedFeatureProfiles", "readonly": True, "value": "Core"}], "unknownKey": []}
-    await operator_sends(charge_point, sut, "cs_get_configuration", "GetConfiguration", step="1-2", reply=reply,
+    # reply=None: the harness charge point answers from its own configuration (its real feature profiles)
+    await operator_sends(charge_point, sut, "cs_get_configuration", "GetConfiguration", step="1-2", reply=None,
                          params={"keys": ["SupportedFeatureProfiles"]}, key=["SupportedFeatureProfiles"])
 
 

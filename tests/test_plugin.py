@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import ROOT, TESTCASES
@@ -17,18 +19,30 @@ def test_the_options_and_markers_are_registered_by_the_entry_point(pytester: pyt
         assert f"@pytest.mark.{marker}" in markers
 
 
-@pytest.mark.parametrize(("args", "selected"), [
-    (["--ocpp-sut", "cp"], ["test_tc_001_cs_"]),
-    (["--ocpp-sut", "cs"], ["test_tc_001_csms_"]),
-    (["--ocpp-tc", "TC_001_CSMS"], ["test_tc_001_csms_"]),
-    (["--ocpp-config", str(ROOT / "fixtures" / "example_central_system.yaml")], ["test_tc_001_csms_"]),
-])
-def test_cases_of_the_other_role_or_other_ids_are_deselected(pytester: pytest.Pytester, args: list[str], selected: list[str]) -> None:
+TC_NAME = re.compile(r"^test_(tc_\d{3}(?:_\d+)?_(?:csms|cs))_")
+
+
+def collected_ids(pytester: pytest.Pytester, *args: str) -> list[str]:
     result = pytester.runpytest_subprocess(str(TESTCASES), "--rootdir", str(ROOT), "--collect-only", "-q", *args)
-    collected = [line for line in result.stdout.lines if "::test_tc_" in line]
-    assert len(collected) == len(selected), result.stdout.str()
-    for line, prefix in zip(collected, selected):
-        assert prefix in line
+    names = [line.split("::", 1)[1] for line in result.stdout.lines if "::test_tc_" in line]
+    return [TC_NAME.match(name).group(1) for name in names]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("args", "role", "only"), [
+    (["--ocpp-sut", "cp"], "cs", None),
+    (["--ocpp-sut", "cs"], "csms", None),
+    (["--ocpp-tc", "TC_001_CSMS,TC_001_CS"], None, {"tc_001_csms", "tc_001_cs"}),
+    (["--ocpp-config", str(ROOT / "fixtures" / "example_central_system.yaml")], "csms", None),
+])
+def test_cases_of_the_other_role_or_other_ids_are_deselected(pytester: pytest.Pytester, args: list[str],
+                                                             role: str | None, only: set[str] | None) -> None:
+    everything = collected_ids(pytester)
+    kept = collected_ids(pytester, *args)
+    assert kept and len(kept) < len(everything)
+    if role is not None:  # exactly the cases of that role are kept
+        assert sorted(kept) == sorted(i for i in everything if i.rsplit("_", 1)[1] == role)
+    if only is not None:
+        assert set(kept) == only
 
 
 def test_a_wrong_tc_id_or_test_name_is_a_usage_error(pytester: pytest.Pytester) -> None:

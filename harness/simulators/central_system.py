@@ -16,6 +16,10 @@ A complete Core-profile central system:
   changes one;
 * sends the operator's commands to the connected charge point on ``POST /act/<word>``
   (see :mod:`.central_system_operator`) and keeps what the replies teach it;
+* with the SmartCharging and LocalAuthListManagement profiles: installs, clears and asks
+  for charging profiles and keeps the accepted ones (:mod:`.central_system_smart`), and
+  keeps a versioned Local Authorization List per charge point that it sends as Full or
+  Differential updates (:mod:`.central_system_local_list`);
 * keeps everything it accepted for the length of the run (``GET /state``).
 """
 

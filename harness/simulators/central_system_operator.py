@@ -6,6 +6,10 @@ body's parameters. The HTTP answer carries the charge point's reply (or its
 CALLERROR), as an operator's screen would show it. Replies the simulator learns
 from (GetConfiguration, ChangeConfiguration, Reset) update its store.
 
+Smart charging (:mod:`.central_system_smart`) and the Local Authorization List
+(:mod:`.central_system_local_list`) have their own modules; a word whose command takes
+more than one CALL (``cs_send_local_list``) runs as a script.
+
 Fault switches named in :data:`FAULTS` make the central system send a wrong CALL,
 or none at all, on purpose.
 """
@@ -13,10 +17,14 @@ or none at all, on purpose.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from ..ocppj import CallError, CallResult
+from . import central_system_local_list as local_list
+from . import central_system_smart as smart
 from .central_system_handlers import CentralSystemStore, iso
+from .central_system_local_list import LocalLists
+from .central_system_smart import SmartCharging
 from .common import RpcPeer
 
 __all__ = ["FAULTS", "Operator"]
@@ -32,6 +40,8 @@ FAULTS = {
     "change_configuration_only_known_keys": "refuse to send ChangeConfiguration for keys it does not know (Core keys only)",
     "change_configuration_validates_values": "refuse to send ChangeConfiguration with a negative number as value",
     "clear_cache_not_sent": "the operator's ClearCache command sends nothing",
+    **smart.FAULTS,
+    **local_list.FAULTS,
 }
 
 #: Core configuration keys (spec 9.1) the central system knows by name.
@@ -72,17 +82,31 @@ class Operator:
             "cs_change_configuration": self.change_configuration, "cs_clear_cache": self.clear_cache,
             "cs_change_availability": self.change_availability, "cs_data_transfer": self.data_transfer,
         }
+        self.smart = SmartCharging(faults)
+        self.local_lists = LocalLists(store.id_tags, faults)
+        self.builders.update({
+            "cs_set_charging_profile": self.smart.set_charging_profile,
+            "cs_get_composite_schedule": self.smart.get_composite_schedule,
+            "cs_clear_charging_profile": self.smart.clear_charging_profile,
+            "cs_remote_start_with_profile": self.smart.remote_start_with_profile,
+            "cs_get_local_list_version": self.local_lists.get_local_list_version,
+        })
+        #: words whose command is more than one CALL: script(send, cp_id, record, params) -> HTTP answer
+        self.scripts: dict[str, Callable[..., Awaitable[Any]]] = {"cs_send_local_list": self.local_lists.send_local_list}
 
     async def act(self, word: str, params: dict[str, Any]) -> Any:
         """Carry out one operator command; raises KeyError for an unknown word (HTTP 404)."""
-        build = self.builders[word]
+        if word not in self.scripts:
+            build = self.builders[word]
         cp_id = params.get("charge_point_id") or next(reversed(self.peers), None)
         if cp_id is None or cp_id not in self.peers:
             raise RuntimeError(f"no charge point {cp_id or ''} is connected".replace("  ", " "))
         record = self.store.record(cp_id)
         try:
-            if word in ("cs_remote_start", "cs_remote_stop") and record["registration"] != "Accepted":
+            if word in ("cs_remote_start", "cs_remote_stop", "cs_remote_start_with_profile") and record["registration"] != "Accepted":
                 raise Refused(f"charge point {cp_id} is not Accepted (spec 4.2: no remote start/stop while Pending)")
+            if word in self.scripts:
+                return await self.scripts[word](self.send, cp_id, record, params)
             built = build(params)
         except Refused as exc:
             record["operations"].append({"word": word, "params": params, "refused": str(exc)})
@@ -91,7 +115,15 @@ class Operator:
             record["operations"].append({"word": word, "params": params, "sent": None})
             return {"sent": None}
         action, payload = built
-        reply = await self.peers[cp_id].call(action, payload)
+        answer = await self.send(cp_id, record, word, action, payload)
+        return {"action": action, "sent": payload, "reply": answer}
+
+    async def send(self, cp_id: str, record: dict[str, Any], word: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """One CALL to the charge point; learn from its reply and log the operation. A CALLERROR as a dict."""
+        peer = self.peers.get(cp_id)
+        if peer is None:
+            raise RuntimeError(f"charge point {cp_id} is no longer connected")
+        reply = await peer.call(action, payload)
         if isinstance(reply, CallError):
             answer: dict[str, Any] = {"callerror": reply.error_code, "description": reply.error_description}
         else:
@@ -100,7 +132,7 @@ class Operator:
             self.learn(record, action, payload, answer)
         record["operations"].append({"word": word, "action": action, "payload": payload, "reply": answer,
                                      "at": iso(datetime.now(timezone.utc))})
-        return {"action": action, "sent": payload, "reply": answer}
+        return answer
 
     def learn(self, record: dict[str, Any], action: str, payload: dict[str, Any], reply: dict[str, Any]) -> None:
         """Keep what the charge point's replies say about it (configuration management)."""
@@ -112,6 +144,8 @@ class Operator:
             entry["value"] = payload["value"]
         elif action == "Reset" and reply.get("status") == "Accepted":
             record["reset_sent"] = payload["type"]
+        self.smart.learn(record, action, payload, reply)
+        self.local_lists.learn(record, action, payload, reply)
 
     # -- one builder per word: params -> (action, payload), None = send nothing -----------------
     def remote_start(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
