@@ -8,6 +8,7 @@ default reply below if none does.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -21,8 +22,9 @@ from ..inbox import ErrorReply
 from ..models.connector_status import ConnectorStatusTracker
 from ..ocppj import Call
 from ..session import Session
-from ..trace import Entry
+from ..trace import Entry, Trace
 from ..transport import SUBPROTOCOL, Handshake, serve_central_system
+from ..waits import within
 from .base import Role
 
 __all__ = ["CentralSystem", "now_iso"]
@@ -50,8 +52,16 @@ class CentralSystem(Role):
         self.boot_notification: dict[str, Any] | None = None  # the SUT's identity, for the report
         self.refusals: list[str] = []
         self._transaction_ids = itertools.count(1001)
+        #: every transactionId this central system issued -> the StartTransaction.req it answered
+        self.issued_transactions: dict[int, dict[str, Any]] = {}
+        #: transactionIds of every StopTransaction.req received
+        self.stopped_transactions: set[int] = set()
         self._connections = itertools.count(1)
         self.connector_status = ConnectorStatusTracker()
+        # connectors (0..n) whose StatusNotification is still due after the last BootNotification
+        self._after_boot: set[int] = set()
+        self._boot_settled = asyncio.Event()
+        self._boot_settled.set()
 
     @property
     def url(self) -> str:
@@ -97,11 +107,31 @@ class CentralSystem(Role):
         """Judge every StatusNotification against the spec 4.9 transition table, in every test."""
         if call.action == "BootNotification":
             self.connector_status.reset()  # a (re)boot: statuses start afresh
+            self._after_boot = set(range(self.config.connectors + 1))
+            self._boot_settled.clear()
+        elif call.action == "StopTransaction":
+            self.stopped_transactions.add(call.payload["transactionId"])
         elif call.action == "StatusNotification":
+            self._after_boot.discard(call.payload["connectorId"])
+            if not self._after_boot:
+                self._boot_settled.set()
             reason = self.connector_status.observe(call.payload["connectorId"], call.payload["status"])
             if reason:
                 self.record_violation(ProtocolFailure("", f"forbidden status: {reason}", f"frame: {entry.text}"))
         await super().on_call(session, call, entry)
+
+    async def begin_test(self, name: str) -> Trace:
+        """Start a test once the statuses that follow a boot (e.g. the start-up one) are in (bounded wait).
+
+        Otherwise a test started right after the charge point booted would find the tail of
+        that boot's StatusNotifications among its own messages.
+        """
+        if not self._boot_settled.is_set():
+            try:
+                await within(self._boot_settled.wait(), self.timeouts.unsolicited_reply)
+            except asyncio.TimeoutError:
+                pass
+        return await super().begin_test(name)
 
     def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
         action, payload = call.action, call.payload
@@ -113,7 +143,7 @@ class CentralSystem(Role):
         if action == "Authorize":
             return {"idTagInfo": self.id_tag_info(payload.get("idTag", ""))}
         if action == "StartTransaction":
-            return {"transactionId": self.new_transaction_id(), "idTagInfo": self.id_tag_info(payload.get("idTag", ""))}
+            return self.start_transaction_reply(payload)
         if action == "StopTransaction":
             return {"idTagInfo": self.id_tag_info(payload["idTag"])} if "idTag" in payload else {}
         if action == "DataTransfer":
@@ -132,3 +162,17 @@ class CentralSystem(Role):
 
     def new_transaction_id(self) -> int:
         return next(self._transaction_ids)
+
+    def open_transactions(self) -> list[int]:
+        """Issued transactionIds no StopTransaction.req has ended yet, oldest first."""
+        return [t for t in self.issued_transactions if t not in self.stopped_transactions]
+
+    def start_transaction_reply(self, payload: Mapping[str, Any], id_tag_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """StartTransaction.conf with a new transactionId (recorded in :attr:`issued_transactions`).
+
+        ``id_tag_info`` overrides how the configured id tags are judged (e.g. no parentIdTag).
+        """
+        transaction_id = self.new_transaction_id()
+        self.issued_transactions[transaction_id] = dict(payload)
+        info = dict(id_tag_info) if id_tag_info is not None else self.id_tag_info(str(payload.get("idTag", "")))
+        return {"transactionId": transaction_id, "idTagInfo": info}

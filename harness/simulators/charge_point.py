@@ -1,92 +1,185 @@
-"""Reference OCPP 1.6 charge point: the passing SUT for ``--ocpp-sut cp``, with fault switches.
+"""Reference OCPP 1.6 Core charge point: the passing SUT for ``--ocpp-sut cp``, with fault switches.
 
     python -m harness.simulators.charge_point --cs-url ws://127.0.0.1:9000/ocpp --id CP_1
     python -m harness.simulators.charge_point --list-faults
 
-Behaviour so far: boot (Accepted; Pending and Rejected retried after ``interval``),
-StatusNotification for connector 0 and every connector after acceptance, heartbeats
-every interval of silence, reconnect with back-off without re-booting, GetConfiguration
-and ChangeConfiguration of the keys it has. Manual steps arrive on the HTTP API.
+Behaviour: boot (Accepted; Pending and Rejected retried after ``interval``), then
+StatusNotification for connector 0 and every connector with its current status;
+heartbeats; reconnect with back-off without re-booting. Connectors, authorization
+(cache, offline) and transactions with sampled and clock-aligned meter values are in
+charge_point_connectors; the central system's operations in charge_point_handlers;
+configuration keys in charge_point_config; the ordered outgoing pipeline and offline
+queue in charge_point_outbox. Manual steps (harness.actuators.VOCABULARY) arrive as
+``POST /act/<word>`` on the HTTP API; ``GET /state`` shows the connectors.
+
+A fixed-cable variant (UnlockConnector NotSupported) runs with OCPP_SIM_CP_FIXED_CABLE=1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
-from datetime import datetime, timezone
+import time
 from typing import Any
 
 from websockets.asyncio.client import connect
 
-from ..ocppj import Call, CallError, CallResult
+from ..ocppj import CallError, CallResult
+from .charge_point_config import Configuration
+from .charge_point_connectors import ChargingMixin, Connector, now_iso
+from .charge_point_faults import FAULTS
+from .charge_point_handlers import HandlersMixin
+from .charge_point_outbox import Outbox
 from .common import ActuationServer, Faults, RpcPeer, ready, watch_stdin
 
-FAULTS = {
-    "no_retry_after_rejected": "after BootNotification Rejected, never send BootNotification again",
-    "boot_retry_too_early": "after Rejected/Pending, retry BootNotification at once instead of after interval",
-    "invalid_boot_notification": "send a BootNotification whose chargePointVendor is 30 characters (schema: at most 20)",
-    "no_connector_zero_status": "after boot, send no StatusNotification for connectorId 0",
-    "boot_status_unavailable": "after boot, report connector 1 as Unavailable instead of Available",
-    "heartbeat_interval_doubled": "send heartbeats at twice the interval the central system set",
-    "no_heartbeat": "never send a Heartbeat",
-}
+__all__ = ["SimChargePoint", "FAULTS", "main"]
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class SimChargePoint:
-    def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None) -> None:
+class SimChargePoint(ChargingMixin, HandlersMixin):
+    def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None,
+                 *, fixed_cable: bool = False) -> None:
         self.cs_url = cs_url.rstrip("/") + "/" + cp_id
         self.cp_id = cp_id
         self.faults = faults
         self.password = password
-        self.connectors = connectors
-        self.configuration: dict[str, dict[str, Any]] = {
-            "HeartbeatInterval": {"value": "0", "readonly": False},
-            "NumberOfConnectors": {"value": str(connectors), "readonly": True},
-            "SupportedFeatureProfiles": {"value": "Core", "readonly": True},
-            "MeterValueSampleInterval": {"value": "0", "readonly": False},
-            "ConnectionTimeOut": {"value": "30", "readonly": False},
-        }
-        self.status: dict[int, str] = {}
+        self.fixed_cable = fixed_cable
+        self.config = Configuration(connectors, faults=faults)
+        self.connectors: dict[int, Connector] = {i: Connector(i) for i in range(connectors + 1)}
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.cp_faulted = False
         self.registration = "none"  # none | Pending | Rejected | Accepted
         self.peer: RpcPeer | None = None
-        self._reboot = asyncio.Event()
         self.boots = 0
+        self.offline = False  # the network is cut (drop_connection)
+        self._reboot = asyncio.Event()
+        self._cut = asyncio.Event()
+        self._restored = asyncio.Event()
+        self.outbox = Outbox(self.send, self.retry_policy, self.resync_statuses)
+        self.outbox.reorder_offline_meter_values = "offline_meter_values_reversed" in faults
 
-    # -- state --------------------------------------------------------------------------------
+    # -- state and manual steps ----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {"registration": self.registration, "status": self.status, "boots": self.boots,
-                "connected": self.peer is not None, "faults": sorted(self.faults.enabled)}
+        return {"registration": self.registration, "boots": self.boots, "connected": self.peer is not None,
+                "faults": sorted(self.faults.enabled), "queued": [i.action for i in self.outbox.items],
+                "status": {c.id: c.status for c in self.connectors.values()},
+                "transactions": {c.id: c.transaction.tx_id for c in self.connectors.values() if c.transaction},
+                "cache": self.cache}
 
     async def act(self, action: str, params: dict[str, Any]) -> Any:
+        c = self.connectors.get(int(params.get("connector") or 1))
+        if c is None:
+            raise ValueError(f"no connector {params.get('connector')}")
+        loop = asyncio.get_running_loop()
         if action == "power_cycle":
-            self._reboot.set()
-            return "rebooting"
-        raise KeyError(action)
+            self.reboot()
+        elif action == "power_loss":  # with a back-up supply: stop transactions, then go down
+            for each in self.connectors.values():
+                self.stop_transaction(each, "PowerLoss")
+            loop.create_task(self.drain_then_reboot())
+        elif action == "plug_in":
+            c.plugged, c.ev_connected = True, True
+            if c.transaction is None and c.authorized is not None:
+                self.cable_ready(c)
+            else:
+                self.update(c, report="no_preparing_on_plug_in" not in self.faults or c.transaction is not None)
+        elif action == "unplug":
+            c.plugged, c.finishing = False, False
+            self.stop_transaction(c, "EVDisconnected")
+            c.finishing = False
+            self.update(c)
+        elif action == "unplug_ev_side":
+            self.ev_side_unplugged(c)
+        elif action == "present_id_tag":
+            loop.create_task(self.present_id_tag(c, str(params["id_tag"])))
+        elif action == "lock_failure":
+            c.lock_broken = True
+        elif action == "fault_connector":
+            c.faulted = True
+            self.update(c)
+        elif action == "fault_charge_point":
+            self.cp_faulted = True
+            for each in self.connectors.values():
+                self.update(each)
+        elif action == "clear_fault":
+            if int(params.get("connector") or 0) == 0:
+                self.cp_faulted = False
+            c.faulted = c.lock_broken = c.lock_fault = False
+            for each in self.connectors.values():
+                self.update(each)
+        elif action == "drop_connection":
+            self.offline = True
+            self._restored.clear()
+            self._cut.set()
+        elif action == "restore_connection":
+            self.offline = False
+            self._restored.set()
+        elif action in ("ev_suspend", "ev_resume"):
+            c.ev_suspended = action == "ev_suspend"
+            self.update(c)
+        else:
+            raise KeyError(action)
+        return "done"
+
+    def ev_side_unplugged(self, c: Connector) -> None:
+        """Spec 4.10 / 9.1.23: stop (EVDisconnected) or suspend, per StopTransactionOnEVSideDisconnect."""
+        if c.transaction is None:
+            c.plugged = c.finishing = False
+            self.update(c)
+        elif self.config.bool("StopTransactionOnEVSideDisconnect") or "ev_disconnect_always_stops" in self.faults:
+            self.stop_transaction(c, "EVDisconnected")
+        else:
+            c.ev_connected = False
+            self.update(c, override="Preparing" if "ev_disconnect_to_preparing" in self.faults else None)
+
+    def reboot(self) -> None:
+        self._reboot.set()
+
+    async def drain(self, limit: float) -> None:
+        """Wait (bounded) until every queued message has been sent."""
+        deadline = time.monotonic() + limit
+        while self.outbox.items and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def drain_then_reboot(self) -> None:
+        await self.drain(5.0)
+        self.reboot()
+
+    def on_reboot(self) -> None:
+        """Volatile state is lost; transactions cut by the reboot end with reason PowerLoss (sent after boot)."""
+        self.registration, self.cp_faulted = "none", False
+        for c in self.connectors.values():
+            for task in c.tasks:
+                task.cancel()
+            c.tasks.clear()
+            c.authorized, c.ev_connected, c.ev_suspended, c.lock_fault = None, True, False, False
+            self.stop_transaction(c, "PowerLoss", report=False)
+            if "availability_not_persistent" in self.faults:
+                c.operative, c.scheduled = True, None
+            c.status, c.reported = self.status_of(c)[0], None
 
     # -- connection lifecycle ----------------------------------------------------------------------
     async def lifecycle(self) -> None:
         delay = 0.2
         while True:  # ends when the process does (stdin EOF)
-            rebooted = self._reboot.is_set()
-            self._reboot.clear()
-            if rebooted:
-                self.registration, self.status = "none", {}
+            if self._reboot.is_set():
+                self._reboot.clear()
+                self.on_reboot()
+            if self.offline:
+                await self._restored.wait()
+                continue
+            self._cut.clear()
             try:
                 headers = {}
                 if self.password:
-                    import base64
                     headers["Authorization"] = "Basic " + base64.b64encode(f"{self.cp_id}:{self.password}".encode()).decode()
                 async with connect(self.cs_url, subprotocols=["ocpp1.6"], additional_headers=headers, proxy=None,
                                    open_timeout=5, close_timeout=1, ping_interval=None) as ws:
                     delay = 0.2
                     self.peer = RpcPeer(ws, self.handle_call)
                     tasks = [asyncio.create_task(self.peer.run()), asyncio.create_task(self.operate()),
-                             asyncio.create_task(self._reboot.wait())]
+                             asyncio.create_task(self._reboot.wait()), asyncio.create_task(self._cut.wait())]
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                     for task in tasks:
                         task.cancel()
@@ -94,26 +187,33 @@ class SimChargePoint:
             except Exception:
                 pass  # refused, dropped: back off and try again
             self.peer = None
-            if not self._reboot.is_set():
+            self.outbox.closed()
+            if not self._reboot.is_set() and not self.offline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
     async def operate(self) -> None:
         if self.registration != "Accepted":
             await self.boot()
+        else:
+            self.outbox.opened(resync=True)
         await self.heartbeats()
 
-    async def call(self, action: str, payload: dict[str, Any]) -> CallResult | CallError:
-        assert self.peer is not None
+    async def send(self, action: str, payload: dict[str, Any]) -> CallResult | CallError:
+        if self.peer is None:
+            raise ConnectionError("offline")
         return await self.peer.call(action, payload)
+
+    def retry_policy(self) -> tuple[int, int]:
+        return self.config.int("TransactionMessageAttempts"), self.config.int("TransactionMessageRetryInterval")
 
     async def boot(self) -> None:
         self.boots += 1
         vendor = "SimVendor-" + "x" * 20 if "invalid_boot_notification" in self.faults else "SimVendor"
-        payload = {"chargePointVendor": vendor, "chargePointModel": "RefCP-1", "firmwareVersion": "0.1.0",
+        payload = {"chargePointVendor": vendor, "chargePointModel": "RefCP-1", "firmwareVersion": "0.2.0",
                    "chargePointSerialNumber": "SIM-0001"}
         while True:
-            reply = await self.call("BootNotification", payload)
+            reply = await self.send("BootNotification", payload)
             if not isinstance(reply, CallResult):
                 await asyncio.sleep(2)
                 continue
@@ -121,60 +221,50 @@ class SimChargePoint:
             self.registration = status
             if status == "Accepted":
                 if interval > 0:
-                    self.configuration["HeartbeatInterval"]["value"] = str(interval)
+                    self.config.set_internal("HeartbeatInterval", str(interval))
                 break
             if status == "Rejected" and "no_retry_after_rejected" in self.faults:
                 await asyncio.Event().wait()  # silent for good (until rebooted)
             await asyncio.sleep(0 if "boot_retry_too_early" in self.faults else (interval or 2))
-        for connector in range(0 if "no_connector_zero_status" not in self.faults else 1, self.connectors + 1):
-            status = "Unavailable" if connector == 1 and "boot_status_unavailable" in self.faults else "Available"
-            await self.send_status(connector, status)
-
-    async def send_status(self, connector: int, status: str, error_code: str = "NoError") -> None:
-        self.status[connector] = status
-        await self.call("StatusNotification", {"connectorId": connector, "errorCode": error_code,
-                                               "status": status, "timestamp": now_iso()})
+        for c in self.connectors.values():  # errata 3.22: connector 0 and every connector, current status
+            if c.id == 0 and "no_connector_zero_status" in self.faults:
+                c.reported = c.status  # nor later, when the statuses are resynchronised
+                continue
+            status, error, info = self.status_of(c)
+            if c.id == 1 and "boot_status_unavailable" in self.faults:
+                status = "Unavailable"
+            c.status = status
+            body = {"connectorId": c.id, "errorCode": error, "status": status, "timestamp": now_iso()}
+            if info:
+                body["info"] = info
+            if isinstance(await self.send("StatusNotification", body), CallResult):
+                c.reported = status
+        self.outbox.opened(resync=True)  # a status that changed while booting is reported now
 
     async def heartbeats(self) -> None:
         while True:
-            interval = int(self.configuration["HeartbeatInterval"]["value"])
+            interval = self.config.int("HeartbeatInterval")
             if interval <= 0 or "no_heartbeat" in self.faults:
-                await asyncio.Event().wait()
+                await asyncio.sleep(1)
+                continue
             await asyncio.sleep(interval * (2 if "heartbeat_interval_doubled" in self.faults else 1))
-            await self.call("Heartbeat", {})
-
-    # -- calls from the central system -----------------------------------------------------------------
-    async def handle_call(self, call: Call) -> dict[str, Any] | CallError:
-        if call.action == "GetConfiguration":
-            wanted = call.payload.get("key")
-            keys = [k for k in self.configuration if not wanted or k in wanted]
-            reply: dict[str, Any] = {"configurationKey": [{"key": k, **self.configuration[k]} for k in keys]}
-            unknown = [k for k in wanted or [] if k not in self.configuration]
-            if unknown:
-                reply["unknownKey"] = unknown
-            return reply
-        if call.action == "ChangeConfiguration":
-            entry = self.configuration.get(call.payload["key"])
-            if entry is None:
-                return {"status": "NotSupported"}
-            if entry["readonly"]:
-                return {"status": "Rejected"}
-            entry["value"] = call.payload["value"]
-            return {"status": "Accepted"}
-        return CallError(call.unique_id, "NotImplemented", f"{call.action} is not implemented by the simulator yet")
+            await self.send("Heartbeat", {})
 
 
 async def amain(args: argparse.Namespace) -> None:
     faults = Faults(FAULTS, frozenset(args.fault))
     faults.check()
-    cp = SimChargePoint(args.cs_url, args.id, args.connectors, faults, os.environ.get(args.password_env or "", None))
+    cp = SimChargePoint(args.cs_url, args.id, args.connectors, faults, os.environ.get(args.password_env or "", None),
+                        fixed_cable=os.environ.get("OCPP_SIM_CP_FIXED_CABLE", "") == "1")
     api = ActuationServer(cp.act, cp.state)
     await api.start(args.http_host, args.http_port)
     ready(actuation=f"http://{args.http_host}:{api.port}")
-    life = asyncio.create_task(cp.lifecycle())
+    tasks = [asyncio.create_task(cp.lifecycle()), asyncio.create_task(cp.outbox.run()),
+             asyncio.create_task(cp.sample_clock_aligned())]
     await watch_stdin()
-    life.cancel()
-    await asyncio.gather(life, return_exceptions=True)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,120 @@
+"""The Core TC_xxx_CS cases pass against the reference charge point and fail, at the violated step, under its faults.
+
+Each row names a case, a fault of the simulator (``--list-faults``), the step the case
+must fail at and phrases of the failure a vendor reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from conftest import ROOT, TESTCASES, CaseRun
+
+CASES = [
+    "TC_001_CS", "TC_002_CS", "TC_003_CS", "TC_004_1_CS", "TC_004_2_CS", "TC_068_CS", "TC_069_CS", "TC_005_1_CS",
+    "TC_005_2_CS", "TC_005_3_CS", "TC_007_CS", "TC_061_CS", "TC_010_CS", "TC_011_1_CS", "TC_011_2_CS", "TC_012_CS",
+    "TC_026_CS", "TC_027_CS", "TC_028_CS", "TC_013_CS", "TC_014_CS", "TC_015_CS", "TC_016_CS", "TC_017_1_CS",
+    "TC_017_2_CS", "TC_018_1_CS", "TC_018_2_CS", "TC_030_CS", "TC_031_CS", "TC_019_CS", "TC_021_CS", "TC_040_1_CS",
+    "TC_040_2_CS", "TC_023_CS", "TC_024_CS", "TC_062_CS", "TC_070_CS", "TC_071_CS", "TC_041_CS", "TC_032_1_CS",
+    "TC_032_2_CS", "TC_034_CS", "TC_036_CS", "TC_037_1_CS", "TC_037_2_CS", "TC_037_3_CS", "TC_038_CS", "TC_039_CS",
+]
+FIXED_CABLE_ONLY = {"TC_017_2_CS", "TC_018_2_CS"}  # the reference charge point has a locking connector
+
+FAULTS = [
+    ("TC_002_CS", "boot_retry_too_early", "7", ["too early", "Pending"]),
+    ("TC_003_CS", "no_preparing_on_plug_in", "1-2", ["status='Preparing'", "did not arrive"]),
+    ("TC_003_CS", "invalid_start_timestamp", "5-8", ["StartTransaction.req breaks the OCPP 1.6 schema", "timestamp"]),
+    ("TC_004_1_CS", "no_start_after_plug_in", "3-6", ["StartTransaction.req", "did not arrive"]),
+    ("TC_004_2_CS", "ignore_connection_timeout", "2-3", ["status='Available'", "did not arrive"]),
+    ("TC_068_CS", "stop_with_any_tag", "1", ["must not send StopTransaction.req"]),
+    ("TC_069_CS", "ignore_parent_id_tag", "3-6", ["StopTransaction.req", "did not arrive"]),
+    ("TC_005_1_CS", "ev_disconnect_reason_local", "1", ["reason is 'Local'", "EVDisconnected"]),
+    ("TC_005_2_CS", "ev_disconnect_reason_local", "1", ["reason is 'Local'", "EVDisconnected"]),
+    ("TC_005_3_CS", "ev_disconnect_always_stops", "1-2", ["SuspendedEV", "did not arrive"]),
+    ("TC_005_3_CS", "ev_disconnect_to_preparing", "1-2", ["forbidden status", "Charging -> Preparing"]),
+    ("TC_007_CS", "cached_id_not_started", "5-8", ["StartTransaction.req", "did not arrive"]),
+    ("TC_061_CS", "clear_cache_rejected", "5-6", ["expected 'Accepted', got 'Rejected'"]),
+    ("TC_010_CS", "remote_start_rejected", "1", ["RemoteStartTransaction.conf", "got 'Rejected'"]),
+    ("TC_011_1_CS", "remote_start_rejected", "3-4", ["RemoteStartTransaction.conf", "got 'Rejected'"]),
+    ("TC_011_2_CS", "ignore_connection_timeout", "9-10", ["status='Available'", "did not arrive"]),
+    ("TC_012_CS", "remote_stop_reason_local", "3", ["reason is 'Local'", "Remote"]),
+    ("TC_026_CS", "remote_start_always_accepted", "1-2", ["expected 'Rejected', got 'Accepted'"]),
+    ("TC_027_CS", "remote_start_always_accepted", "2", ["'Accepted' for connectorId 0"]),
+    ("TC_028_CS", "remote_stop_always_accepted", "1-2", ["expected 'Rejected', got 'Accepted'"]),
+    ("TC_013_CS", "availability_not_persistent", "9-10", ["expected 'Unavailable', got 'Available'"]),
+    ("TC_014_CS", "availability_not_persistent", "9-10", ["expected 'Unavailable', got 'Available'"]),
+    ("TC_015_CS", "reset_reason_swapped", "3", ["reason is 'SoftReset'", "HardReset"]),
+    ("TC_016_CS", "reset_reason_swapped", "3", ["reason is 'HardReset'", "SoftReset"]),
+    ("TC_017_1_CS", "unlock_not_supported", "1-2", ["expected 'Unlocked', got 'NotSupported'"]),
+    ("TC_018_1_CS", "unlock_stop_reason_local", "3", ["reason is 'Local'", "UnlockCommand"]),
+    ("TC_030_CS", "unlock_failure_ignored", "1-2", ["expected 'UnlockFailed', got 'Unlocked'"]),
+    ("TC_031_CS", "unlock_unknown_connector_failed", "1-2", ["expected 'NotSupported', got 'UnlockFailed'"]),
+    ("TC_019_CS", "wrong_key_accessibility", "4", ["HeartbeatInterval is reported read-only", "RW"]),
+    ("TC_021_CS", "change_configuration_not_applied", "3-4", ["$.configurationKey", "value"]),
+    ("TC_040_1_CS", "unknown_key_rejected", "1-2", ["expected 'NotSupported', got 'Rejected'"]),
+    ("TC_040_2_CS", "accept_invalid_value", "2", ["'Accepted' for the invalid value -1"]),
+    ("TC_023_CS", "start_despite_invalid", "4", ["must not send StartTransaction.req"]),
+    ("TC_024_CS", "lock_failure_not_reported", "9-10", ["ConnectorLockFailure", "did not arrive"]),
+    ("TC_062_CS", "data_transfer_no_answer", "1-2", ["DataTransfer"]),
+    ("TC_070_CS", "sample_interval_doubled", "3", ["MeterValues.req (Sample.Periodic) due by now arrived"]),
+    ("TC_071_CS", "clock_values_not_aligned", "3", ["off the clock-aligned boundary"]),
+    ("TC_041_CS", "charge_while_faulted", "3", ["must not send StartTransaction.req"]),
+    ("TC_032_1_CS", "power_loss_reason_local", "1", ["reason is 'Local'", "PowerLoss"]),
+    ("TC_032_2_CS", "power_cut_stop_wrong_transaction_id", "5", ["was never issued by the central system"]),
+    ("TC_034_CS", "availability_not_persistent", "7-8", ["expected 'Unavailable', got 'Available'"]),
+    ("TC_036_CS", "offline_meter_values_reversed", "1", ["not in chronological order"]),
+    ("TC_037_1_CS", "offline_start_lost", "1-2", ["StartTransaction.req", "did not arrive"]),
+    ("TC_037_2_CS", "ignore_invalid_id", "5-6", ["status='SuspendedEVSE'", "did not arrive"]),
+    ("TC_037_3_CS", "ignore_invalid_id", "5-6", ["StopTransaction.req", "did not arrive"]),
+    ("TC_038_CS", "offline_stop_lost", "1-4", ["StopTransaction.req", "did not arrive"]),
+    ("TC_039_CS", "offline_start_lost", "1-2", ["StartTransaction.req", "did not arrive"]),
+]
+
+
+def test_core_cs_cases_pass_against_the_reference_charge_point(run_case) -> None:
+    run = run_case(",".join(CASES))
+    expected = {"passed": len(CASES) - len(FIXED_CABLE_ONLY), "skipped": len(FIXED_CABLE_ONLY)}
+    outcomes = {k: v for k, v in run.outcomes().items() if k != "deselected"}
+    assert outcomes == expected, run.output[-6000:]
+
+
+def test_every_core_cs_case_has_a_fault() -> None:
+    assert {tc for tc, *_ in FAULTS} | {"TC_001_CS"} | FIXED_CABLE_ONLY == set(CASES)
+
+
+@pytest.mark.parametrize(("tc_id", "fault", "step", "phrases"), FAULTS,
+                         ids=[f"{tc.lower()}-fault-{fault}" for tc, fault, *_ in FAULTS])
+def test_core_cs_fault_fails_at_the_violated_step(run_case, tc_id: str, fault: str, step: str, phrases: list[str]) -> None:
+    run_case(tc_id, f"cp:{fault}").assert_failed_at(step, *phrases)
+
+
+# -- the fixed-cable cases, against the simulator's fixed-cable variant -----------------------------------
+def _run_fixed_cable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tc_id: str, *faults: str) -> CaseRun:
+    config_dir = pytester.path / "fixtures"
+    shutil.copytree(ROOT / "fixtures", config_dir)
+    path = config_dir / "simulator_charge_point.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["extra"]["fixed_cable"] = True
+    path.write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("OCPP_SIM_CP_FIXED_CABLE", "1")
+    args = [str(TESTCASES), "--ocpp-tc", tc_id, "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+            "--ocpp-sim-config-dir", str(config_dir), "--ocpp-step-timeout", "4",
+            f"--html={pytester.path / 'report.html'}", f"--junitxml={pytester.path / 'junit.xml'}"]
+    for fault in faults:
+        args += ["--ocpp-sim-fault", f"cp:{fault}"]
+    return CaseRun(pytester.runpytest_subprocess(*args, timeout=180))
+
+
+@pytest.mark.parametrize("tc_id", sorted(FIXED_CABLE_ONLY))
+def test_fixed_cable_cases_pass_against_a_fixed_cable_charge_point(pytester, monkeypatch, tc_id: str) -> None:
+    run = _run_fixed_cable(pytester, monkeypatch, tc_id)
+    assert {k: v for k, v in run.outcomes().items() if k != "deselected"} == {"passed": 1}, run.output[-4000:]
+
+
+@pytest.mark.parametrize("tc_id", sorted(FIXED_CABLE_ONLY), ids=[tc.lower() + "-fault-unlock_fixed_cable" for tc in sorted(FIXED_CABLE_ONLY)])
+def test_fixed_cable_case_fault_fails_at_the_violated_step(pytester, monkeypatch, tc_id: str) -> None:
+    _run_fixed_cable(pytester, monkeypatch, tc_id, "unlock_fixed_cable").assert_failed_at(
+        "1-2", "expected 'NotSupported', got 'Unlocked'")
