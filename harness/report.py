@@ -75,7 +75,7 @@ def write_evidence(session: pytest.Session) -> None:
     """Write evidence.json next to the HTML report (when there is one)."""
     traces = session.config.stash.get(_traces_key, None)
     html_path = getattr(session.config.option, "htmlpath", None)
-    if not traces or not html_path:
+    if not traces or not html_path or not session.config.pluginmanager.hasplugin("html"):
         return
     body = {"harness_version": __version__, "ocpp_version": "1.6-J", "tests": traces}
     text = json.dumps(body, indent=1, sort_keys=True)

@@ -16,8 +16,9 @@ TESTCASES = ROOT / "testcases"
 class CaseRun:
     """The outcome of running one compliance test case in a separate pytest process."""
 
-    def __init__(self, result: pytest.RunResult) -> None:
+    def __init__(self, result: pytest.RunResult, path: Path) -> None:
         self.result = result
+        self.path = path  # where the run wrote its report files
         self.output = result.stdout.str() + result.stderr.str()
 
     def outcomes(self) -> dict[str, int]:
@@ -40,12 +41,18 @@ class CaseRun:
 def run_case(pytester: pytest.Pytester):
     """Run one official test case against the simulators, optionally with faults switched on."""
 
-    def run(tc_id: str, *faults: str, step_timeout: float = 4.0) -> CaseRun:
+    def run(tc_id: str, *faults: str, step_timeout: float = 4.0, report: bool = False,
+            config_dir: Path | None = None) -> CaseRun:
+        """``config_dir``: simulator configs other than fixtures/ (e.g. a fixed-cable variant)."""
         args = [str(TESTCASES), "--ocpp-tc", tc_id, "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-                "--ocpp-sim-config-dir", str(ROOT / "fixtures"), "--ocpp-step-timeout", str(step_timeout),
-                f"--html={pytester.path / 'report.html'}", f"--junitxml={pytester.path / 'junit.xml'}"]
+                "--ocpp-sim-config-dir", str(config_dir or ROOT / "fixtures"), "--ocpp-step-timeout", str(step_timeout),
+                f"--junitxml={pytester.path / 'junit.xml'}"]
+        if report:
+            args.append(f"--html={pytester.path / 'report.html'}")
+        else:  # half the CPU of a run is plugins a fault run does not use: leave them out
+            args += ["-p", "no:html", "-p", "no:metadata", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:hypothesispytest"]
         for fault in faults:
             args += ["--ocpp-sim-fault", fault]
-        return CaseRun(pytester.runpytest_subprocess(*args, timeout=180))
+        return CaseRun(pytester.runpytest_subprocess(*args, timeout=180), pytester.path)
 
     return run

@@ -11,7 +11,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import ROOT, TESTCASES, CaseRun
+from conftest import ROOT, CaseRun
 
 CASES = [
     "TC_001_CS", "TC_002_CS", "TC_003_CS", "TC_004_1_CS", "TC_004_2_CS", "TC_068_CS", "TC_069_CS", "TC_005_1_CS",
@@ -92,29 +92,24 @@ def test_core_cs_fault_fails_at_the_violated_step(run_case, tc_id: str, fault: s
 
 
 # -- the fixed-cable cases, against the simulator's fixed-cable variant -----------------------------------
-def _run_fixed_cable(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tc_id: str, *faults: str) -> CaseRun:
-    config_dir = pytester.path / "fixtures"
+def _run_fixed_cable(run_case, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tc_id: str, *faults: str) -> CaseRun:
+    config_dir = pytester.path / "fixed_cable_fixtures"
     shutil.copytree(ROOT / "fixtures", config_dir)
     path = config_dir / "simulator_charge_point.yaml"
     data = yaml.safe_load(path.read_text())
     data["extra"]["fixed_cable"] = True
     path.write_text(yaml.safe_dump(data))
-    monkeypatch.setenv("OCPP_SIM_CP_FIXED_CABLE", "1")
-    args = [str(TESTCASES), "--ocpp-tc", tc_id, "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-            "--ocpp-sim-config-dir", str(config_dir), "--ocpp-step-timeout", "4",
-            f"--html={pytester.path / 'report.html'}", f"--junitxml={pytester.path / 'junit.xml'}"]
-    for fault in faults:
-        args += ["--ocpp-sim-fault", f"cp:{fault}"]
-    return CaseRun(pytester.runpytest_subprocess(*args, timeout=180))
+    monkeypatch.setenv("OCPP_SIM_CP_FIXED_CABLE", "1")  # the simulator process inherits it
+    return run_case(tc_id, *(f"cp:{fault}" for fault in faults), config_dir=config_dir)
 
 
 @pytest.mark.parametrize("tc_id", sorted(FIXED_CABLE_ONLY))
-def test_fixed_cable_cases_pass_against_a_fixed_cable_charge_point(pytester, monkeypatch, tc_id: str) -> None:
-    run = _run_fixed_cable(pytester, monkeypatch, tc_id)
+def test_fixed_cable_cases_pass_against_a_fixed_cable_charge_point(run_case, pytester, monkeypatch, tc_id: str) -> None:
+    run = _run_fixed_cable(run_case, pytester, monkeypatch, tc_id)
     assert {k: v for k, v in run.outcomes().items() if k != "deselected"} == {"passed": 1}, run.output[-4000:]
 
 
 @pytest.mark.parametrize("tc_id", sorted(FIXED_CABLE_ONLY), ids=[tc.lower() + "-fault-unlock_fixed_cable" for tc in sorted(FIXED_CABLE_ONLY)])
-def test_fixed_cable_case_fault_fails_at_the_violated_step(pytester, monkeypatch, tc_id: str) -> None:
-    _run_fixed_cable(pytester, monkeypatch, tc_id, "unlock_fixed_cable").assert_failed_at(
+def test_fixed_cable_case_fault_fails_at_the_violated_step(run_case, pytester, monkeypatch, tc_id: str) -> None:
+    _run_fixed_cable(run_case, pytester, monkeypatch, tc_id, "unlock_fixed_cable").assert_failed_at(
         "1-2", "expected 'NotSupported', got 'Unlocked'")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 
@@ -34,3 +37,15 @@ def test_tc_001_cs_fault_fails_at_the_violated_step(run_case, fault: str, step: 
 ])
 def test_tc_001_csms_fault_fails_at_the_violated_step(run_case, fault: str, step: str, phrases: list[str]) -> None:
     run_case("TC_001_CSMS", f"cs:{fault}").assert_failed_at(step, *phrases)
+
+
+def test_the_report_shows_every_frame_and_the_identity_of_the_charge_point(run_case) -> None:
+    run = run_case("TC_001_CS", report=True)
+    assert run.outcomes().get("passed") == 1, run.output[-4000:]
+    page = (run.path / "report.html").read_text()
+    assert "OCPP frames" in page and "BootNotification" in page and "SimVendor" in page
+    evidence = json.loads((run.path / "evidence.json").read_text())
+    body = {k: v for k, v in evidence.items() if k != "sha256"}
+    assert evidence["sha256"] == hashlib.sha256(json.dumps(body, indent=1, sort_keys=True).encode()).hexdigest()
+    frames = next(iter(evidence["tests"].values()))["frames"]
+    assert [f["direction"] for f in frames].count("received") >= 6

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
+import yaml
 
 from conftest import ROOT, TESTCASES
 
@@ -66,8 +68,12 @@ def test_a_config_that_contradicts_the_sut_option_is_a_usage_error(pytester: pyt
 
 
 def test_a_feature_profile_the_sut_lacks_is_skipped_with_the_reason(pytester: pytest.Pytester) -> None:
+    config_dir = pytester.path / "configs"  # a charge point that lists only Core
+    shutil.copytree(ROOT / "fixtures", config_dir)
+    sim = config_dir / "simulator_charge_point.yaml"
+    sim.write_text(yaml.safe_dump({**yaml.safe_load(sim.read_text()), "features": ["core"]}))
     pytester.makeconftest("")
-    pytester.makepyfile(test_sc=f"""
+    pytester.makepyfile(test_sc="""
         import pytest
 
         @pytest.mark.smart_charging
@@ -75,6 +81,6 @@ def test_a_feature_profile_the_sut_lacks_is_skipped_with_the_reason(pytester: py
         async def test_tc_056_cs(central_system, sut):
             raise AssertionError("must not run")
     """)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--ocpp-sim-config-dir", str(ROOT / "fixtures"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--ocpp-sim-config-dir", str(config_dir))
     result.assert_outcomes(skipped=1)
     assert "does not list feature profile 'smart_charging'" in result.stdout.str()

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from .. import schemas
 from ..config import SutConfig, Timeouts
-from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure, StepTimeout
+from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure
 from ..inbox import ErrorReply, Expectation, Inbox, Received, Reply
 from ..matching import diff, mismatches
 from ..ocppj import Call, CallError, ErrorCode
