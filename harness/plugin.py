@@ -62,6 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config.addinivalue_line("markers", "tc(id, title): the official OCTT test case this test implements")
+    config.addinivalue_line("markers", "also_without_profile: the case checks the answers of a SUT lacking its feature "
+                                       "profile (NotSupported, -1), so it runs whether or not the profile is listed")
     config.stash[_provider_key] = SutProvider.from_options(config)
 
 
@@ -138,8 +140,9 @@ def sut(request: pytest.FixtureRequest, ocpp_provider: SutProvider) -> SutHandle
     tc = tc_of(request.node)
     role = sut_role_of(tc[0]) if tc else "cp"
     declared = ocpp_provider.declared_config(role)
+    runs_anyway = request.node.get_closest_marker("also_without_profile") is not None
     for name in MARKERS:
-        if request.node.get_closest_marker(name) and name not in declared.features:
+        if request.node.get_closest_marker(name) and name not in declared.features and not runs_anyway:
             pytest.skip(f"the SUT config does not list feature profile {name!r} in 'features'")
     return ocpp_provider.handle(role, request.config)
 

@@ -23,6 +23,7 @@ import pytest
 
 from harness.errors import PayloadMismatch, StepFailure, UnexpectedMessage
 from harness.inbox import Expectation, Received
+from harness.matching import OneOf
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.timing import check_gap
@@ -315,3 +316,48 @@ def from_idle(case: Callable[[CentralSystem, SutHandle], Awaitable[None]]) -> Ca
 
 
 __all__ += ["ensure_idle", "from_idle"]
+
+
+# -- smart charging (memory state SetChargingProfile) -------------------------------------------------------
+async def set_charging_profile(cs: CentralSystem, step: str, connector: int, profile: Mapping[str, Any],
+                               *, status: str = "Accepted") -> dict[str, Any]:
+    """Memory state SetChargingProfile: send ``profile`` for ``connector``; the answer must be ``status``."""
+    reply = await cs.call("SetChargingProfile", {"connectorId": connector, "csChargingProfiles": dict(profile)},
+                          step=f"{step} (SetChargingProfile id {profile['chargingProfileId']}, "
+                               f"{profile['chargingProfilePurpose']}, stackLevel {profile['stackLevel']})",
+                          expect={"status": status})
+    return reply  # type: ignore[return-value]
+
+
+async def clear_charging_profiles(cs: CentralSystem, step: str) -> None:
+    """ClearChargingProfile with no criteria: no profile installed afterwards (Accepted, or Unknown if none was)."""
+    await cs.call("ClearChargingProfile", {}, step=f"{step} (ClearChargingProfile, all)",
+                  expect={"status": OneOf("Accepted", "Unknown")})
+
+
+# -- local authorization list (memory state IdTagLocalAuthList) -----------------------------------------------
+async def send_local_list(cs: CentralSystem, step: str, version: int, update_type: str,
+                          entries: Sequence[tuple[str, str | None]] | None = None, *, status: Any = "Accepted") -> dict[str, Any]:
+    """SendLocalList.req; ``entries`` are (idTag, status or None to delete); the answer must match ``status``."""
+    payload: dict[str, Any] = {"listVersion": version, "updateType": update_type}
+    if entries is not None:
+        payload["localAuthorizationList"] = [
+            {"idTag": tag} if info is None else {"idTag": tag, "idTagInfo": {"status": info}} for tag, info in entries]
+    return await cs.call("SendLocalList", payload, step=step, expect={"status": status})  # type: ignore[return-value]
+
+
+async def id_tag_local_auth_list(cs: CentralSystem, sut: SutHandle, id_tag: str, *, version: int = 1,
+                                 step: str = "before (IdTagLocalAuthList)") -> None:
+    """Memory state IdTagLocalAuthList: a Full local list holding ``id_tag`` as Accepted (LocalAuthListEnabled true)."""
+    await configure(cs, step, {"LocalAuthListEnabled": True})
+    await send_local_list(cs, f"{step} (SendLocalList Full)", version, "Full", [(id_tag, "Accepted")])
+
+
+async def empty_local_list(cs: CentralSystem, step: str = "after (empty local list)") -> None:
+    """Leave the charge point with an empty local list (a Full update without entries)."""
+    await cs.call("SendLocalList", {"listVersion": 1, "updateType": "Full"}, step=step,
+                  expect={"status": OneOf("Accepted", "NotSupported")}, allow_error=True)
+
+
+__all__ += ["set_charging_profile", "clear_charging_profiles", "send_local_list", "id_tag_local_auth_list",
+            "empty_local_list"]

@@ -84,3 +84,22 @@ def test_a_feature_profile_the_sut_lacks_is_skipped_with_the_reason(pytester: py
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--ocpp-sim-config-dir", str(config_dir))
     result.assert_outcomes(skipped=1)
     assert "does not list feature profile 'smart_charging'" in result.stdout.str()
+
+
+def test_a_not_supported_case_runs_on_a_sut_without_the_profile(pytester: pytest.Pytester) -> None:
+    config_dir = pytester.path / "configs"
+    shutil.copytree(ROOT / "fixtures", config_dir)
+    sim = config_dir / "simulator_charge_point.yaml"
+    sim.write_text(yaml.safe_dump({**yaml.safe_load(sim.read_text()), "features": ["core"]}))
+    pytester.makeconftest("")
+    pytester.makepyfile(test_ns="""
+        import pytest
+
+        @pytest.mark.local_auth_list_management
+        @pytest.mark.also_without_profile
+        @pytest.mark.tc("TC_042_1_CS", "Get Local List Version (not supported)")
+        async def test_tc_042_1_cs(sut):
+            assert "local_auth_list_management" not in sut.config.features
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ocpp-sim-config-dir", str(config_dir))
+    result.assert_outcomes(passed=1)

@@ -17,10 +17,11 @@ from websockets.asyncio.server import Server, ServerConnection
 
 from .. import schemas
 from ..config import SutConfig
-from ..errors import ProtocolFailure
+from ..errors import ProtocolFailure, UnexpectedMessage
 from ..inbox import ErrorReply
 from ..models.connector_status import ConnectorStatusTracker
-from ..ocppj import Call
+from ..models.local_auth_list import VALID_STATUSES, LocalAuthList, PayloadError, apply_send_local_list
+from ..ocppj import Call, CallError
 from ..session import Session
 from ..trace import Entry, Trace
 from ..transport import SUBPROTOCOL, Handshake, serve_central_system
@@ -62,6 +63,11 @@ class CentralSystem(Role):
         self._after_boot: set[int] = set()
         self._boot_settled = asyncio.Event()
         self._boot_settled.set()
+        #: the Local Authorization List the charge point holds, as far as this central system knows:
+        #: every SendLocalList.req it sent that the charge point Accepted, applied in order (None: never sent)
+        self.accepted_local_list: LocalAuthList | None = None
+        #: configuration values the charge point reported (GetConfiguration) or accepted (ChangeConfiguration)
+        self.known_configuration: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -111,6 +117,8 @@ class CentralSystem(Role):
             self._boot_settled.clear()
         elif call.action == "StopTransaction":
             self.stopped_transactions.add(call.payload["transactionId"])
+        elif call.action == "Authorize":
+            self._check_local_list_used(call)
         elif call.action == "StatusNotification":
             self._after_boot.discard(call.payload["connectorId"])
             if not self._after_boot:
@@ -176,3 +184,50 @@ class CentralSystem(Role):
         self.issued_transactions[transaction_id] = dict(payload)
         info = dict(id_tag_info) if id_tag_info is not None else self.id_tag_info(str(payload.get("idTag", "")))
         return {"transactionId": transaction_id, "idTagInfo": info}
+
+    # -- what the charge point was told: local list and configuration -----------------------------------
+    async def call(self, action: str, payload: Mapping[str, Any], *, step: str, expect: Mapping[str, Any] | None = None,
+                   allow_error: bool = False, timeout: float | None = None) -> dict[str, Any] | CallError:
+        """:meth:`Role.call`, also recording the local list and configuration the charge point accepted."""
+        reply = await super().call(action, payload, step=step, expect=expect, allow_error=allow_error, timeout=timeout)
+        if not isinstance(reply, CallError):
+            self._record(action, payload, reply)
+        return reply
+
+    def _record(self, action: str, payload: Mapping[str, Any], reply: Mapping[str, Any]) -> None:
+        if action == "GetConfiguration":
+            for kv in reply.get("configurationKey", []):
+                if "value" in kv:
+                    self.known_configuration[kv["key"]] = str(kv["value"])
+        elif action == "ChangeConfiguration" and reply.get("status") == "Accepted":
+            self.known_configuration[payload["key"]] = str(payload["value"])
+        elif action == "SendLocalList" and reply.get("status") == "Accepted":
+            try:
+                self.accepted_local_list = apply_send_local_list(
+                    self.accepted_local_list or LocalAuthList(), payload, max_length=10 ** 6, send_max_length=10 ** 6).local_list
+            except PayloadError:
+                self.accepted_local_list = None  # the harness cannot tell what the charge point holds
+
+    def _flag(self, key: str) -> bool | None:
+        value = self.known_configuration.get(key)
+        return None if value is None else value.lower() == "true"
+
+    def _check_local_list_used(self, call: Call) -> None:
+        """An Authorize.req for an id the charge point may accept from its local list is a defect (spec 3.5.2, 9.1.13).
+
+        Judged only when the harness knows: the charge point Accepted a SendLocalList holding
+        the id as valid, and reported or accepted LocalPreAuthorize=true (and not
+        LocalAuthListEnabled=false).
+        """
+        held = self.accepted_local_list
+        if held is None or self._flag("LocalPreAuthorize") is not True or self._flag("LocalAuthListEnabled") is False:
+            return
+        tag = str(call.payload.get("idTag", ""))
+        info = held.get(tag)
+        if info is None or info.effective_status(datetime.now(timezone.utc)) not in VALID_STATUSES:
+            return
+        self.record_violation(UnexpectedMessage(
+            "", f"the charge point sent Authorize.req for idTag {tag!r}, which is {info.status.value} in the local list it "
+                f"accepted (listVersion {held.version}); with LocalPreAuthorize true it must start from the list "
+                f"without asking the central system (spec 3.5.2, 9.1.13)"))
+

@@ -13,6 +13,8 @@ queue in charge_point_outbox. Manual steps (harness.actuators.VOCABULARY) arrive
 ``POST /act/<word>`` on the HTTP API; ``GET /state`` shows the connectors.
 
 A fixed-cable variant (UnlockConnector NotSupported) runs with OCPP_SIM_CP_FIXED_CABLE=1.
+Smart charging is in charge_point_smart, the local authorization list in
+charge_point_local_list (OCPP_SIM_CP_NO_LOCAL_LIST=1: a charge point without it).
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ from .charge_point_config import Configuration
 from .charge_point_connectors import ChargingMixin, Connector, now_iso
 from .charge_point_faults import FAULTS
 from .charge_point_handlers import HandlersMixin
+from .charge_point_local_list import LocalListMixin, add_local_list_keys, supported as local_list_supported
+from .charge_point_smart import SmartChargingMixin, add_smart_keys
 from .charge_point_outbox import Outbox
 from .common import ActuationServer, Faults, RpcPeer, ready, watch_stdin
 
 __all__ = ["SimChargePoint", "FAULTS", "main"]
 
 
-class SimChargePoint(ChargingMixin, HandlersMixin):
+class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, HandlersMixin):
     def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None,
                  *, fixed_cable: bool = False) -> None:
         self.cs_url = cs_url.rstrip("/") + "/" + cp_id
@@ -46,6 +50,10 @@ class SimChargePoint(ChargingMixin, HandlersMixin):
         self.password = password
         self.fixed_cable = fixed_cable
         self.config = Configuration(connectors, faults=faults)
+        add_smart_keys(self.config)
+        add_local_list_keys(self.config)
+        self.config.set_internal("SupportedFeatureProfiles", "Core,SmartCharging" + (
+            ",LocalAuthListManagement" if local_list_supported() else ""))
         self.connectors: dict[int, Connector] = {i: Connector(i) for i in range(connectors + 1)}
         self.cache: dict[str, dict[str, Any]] = {}
         self.cp_faulted = False

@@ -6,6 +6,9 @@ case guarding that rule fails, at the right step, with a message a vendor can ac
 
 from __future__ import annotations
 
+from .charge_point_local_list import LOCAL_LIST_FAULTS
+from .charge_point_smart import SMART_FAULTS
+
 __all__ = ["FAULTS"]
 
 FAULTS = {
@@ -61,3 +64,5 @@ FAULTS = {
     "offline_start_lost": "a transaction started while offline is never reported (no StartTransaction.req)",
     "offline_stop_lost": "a transaction stopped while offline is never reported (no StopTransaction.req)",
 }
+FAULTS.update(SMART_FAULTS)  # smart charging (TC_056_CS ... TC_082_CS)
+FAULTS.update(LOCAL_LIST_FAULTS)  # local authorization list (TC_008_CS, TC_042_x_CS, TC_043_x_CS)

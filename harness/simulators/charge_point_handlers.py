@@ -64,12 +64,16 @@ class HandlersMixin:
         if "remote_start_rejected" in self.faults:
             return {"status": "Rejected"}
         wanted = payload.get("connectorId")
+        refused = self.remote_start_profile(payload, wanted)  # type: ignore[attr-defined]  # charge_point_smart
+        if refused:
+            return {"status": refused}
         if wanted is None:
             c = next((c for c in self.connectors.values() if c.id > 0 and self.idle(c)), None)
         else:
             c = self.connector(wanted)
         if c is None or not self.idle(c):
             return {"status": "Accepted" if "remote_start_always_accepted" in self.faults else "Rejected"}
+        self.install_remote_start_profile(c, payload)  # type: ignore[attr-defined]
         self.later(lambda: self.remote_start(c, payload["idTag"]))
         return {"status": "Accepted"}
 
