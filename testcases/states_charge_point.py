@@ -31,7 +31,7 @@ from testcases.timing import check_gap
 __all__ = [
     "Tx", "setting", "require", "connector_under_test", "get_configuration", "configure", "authorized", "charging",
     "check_stop_transaction", "stop_by_id_tag", "id_tag_cached", "unplug_to_available", "end_transaction",
-    "set_connector_unavailable", "check_heartbeats", "accepted",
+    "set_connector_unavailable", "check_heartbeats", "accepted", "connector_status",
 ]
 
 DEFAULTS: dict[str, Any] = {
@@ -61,6 +61,11 @@ class Tx:
     id_tag: str
     transaction_id: int
     meter_start: int
+
+
+def connector_status(connector: int, status: Any) -> Expectation:
+    """StatusNotification ``status`` for ``connector``; another status of that connector fails the step at once."""
+    return Expectation("StatusNotification", {"connectorId": connector, "status": status}, key=("connectorId",))
 
 
 def setting(sut: SutHandle, name: str) -> Any:
@@ -132,7 +137,7 @@ async def authorized(cs: CentralSystem, sut: SutHandle, *, step: str = "Authoriz
     await sut.act("present_id_tag", step=f"{step} 1", connector=cid, id_tag=tag)
     wanted = [Expectation("Authorize", {"idTag": tag}, accepted(id_tag_info))]
     if preparing:
-        wanted.append(Expectation("StatusNotification", {"connectorId": cid, "status": "Preparing"}, key=("connectorId",)))
+        wanted.append(connector_status(cid, "Preparing"))
     got = await cs.expect_all(*wanted, step=f"{step} 1-4 (Authorize.req, StatusNotification Preparing)")
     return got[0]
 
@@ -158,7 +163,7 @@ async def charging(cs: CentralSystem, sut: SutHandle, *, step: str = "Charging",
     start, _ = await cs.expect_all(
         Expectation("StartTransaction", {"connectorId": cid, "idTag": tag},
                     lambda p: cs.start_transaction_reply(p, id_tag_info)),
-        Expectation("StatusNotification", {"connectorId": cid, "status": "Charging"}, key=("connectorId",)),
+        connector_status(cid, "Charging"),
         step=f"{step} 11-14 (StartTransaction.req, StatusNotification Charging)",
     )
     return Tx(cid, tag, start.replied["transactionId"], start.payload["meterStart"])
@@ -199,7 +204,7 @@ async def stop_by_id_tag(cs: CentralSystem, sut: SutHandle, tx: Tx, *, step: str
     await sut.act("present_id_tag", step=step, connector=tx.connector, id_tag=tx.id_tag)
     stop, _ = await cs.expect_all(
         Expectation("StopTransaction", {}, stop_reply),
-        Expectation("StatusNotification", {"connectorId": tx.connector, "status": "Finishing"}, key=("connectorId",)),
+        connector_status(tx.connector, "Finishing"),
         step=f"{step} (StopTransaction.req, StatusNotification Finishing)",
     )
     check_stop_transaction(cs, stop, step, tx, ("Local",))
@@ -236,7 +241,7 @@ async def set_connector_unavailable(cs: CentralSystem, sut: SutHandle, connector
     await cs.call("ChangeAvailability", {"connectorId": connector, "type": "Inoperative"}, step=f"{step} 1-2 (ChangeAvailability)",
                   expect={"status": "Accepted"})
     ids = range(sut.connectors + 1) if connector == 0 else [connector]
-    await cs.expect_all(*[Expectation("StatusNotification", {"connectorId": c, "status": "Unavailable"}, key=("connectorId",))
+    await cs.expect_all(*[connector_status(c, "Unavailable")
                           for c in ids], step=f"{step} 3-4 (StatusNotification Unavailable)")
 
 
@@ -245,14 +250,14 @@ async def set_available(cs: CentralSystem, sut: SutHandle, connector: int, *, st
     await cs.call("ChangeAvailability", {"connectorId": connector, "type": "Operative"}, step=f"{step} (ChangeAvailability)",
                   expect={"status": "Accepted"})
     ids = range(sut.connectors + 1) if connector == 0 else [connector]
-    await cs.expect_all(*[Expectation("StatusNotification", {"connectorId": c, "status": "Available"}, key=("connectorId",))
+    await cs.expect_all(*[connector_status(c, "Available")
                           for c in ids], step=f"{step} (StatusNotification Available)")
 
 
 def boot_statuses(sut: SutHandle, special: Mapping[int, Any] | None = None) -> list[Expectation]:
     """StatusNotification for connector 0 and each connector after boot: Available unless ``special`` says otherwise."""
     special = special or {}
-    return [Expectation("StatusNotification", {"connectorId": c, "status": special.get(c, "Available")}, key=("connectorId",))
+    return [connector_status(c, special.get(c, "Available"))
             for c in range(sut.connectors + 1)]
 
 

@@ -18,14 +18,11 @@ from harness.matching import OneOf, Where
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import (
+    connector_status,
     from_idle,
     boot_statuses, charging, check_stop_transaction, configure, connector_under_test, end_transaction, get_configuration,
     id_tag_cached, require, set_available, set_connector_unavailable, setting, tx_of, unplug_to_available,
 )
-
-
-def _status(cid: int, status: object) -> Expectation:
-    return Expectation("StatusNotification", {"connectorId": cid, "status": status}, key=("connectorId",))
 
 
 def _seconds(stamp: str) -> float:
@@ -73,7 +70,7 @@ async def test_tc_032_2_cs_power_failure_stop_after_boot(central_system: Central
     tx = await charging(cs, sut, step="before (Charging)")
     await sut.act("power_cycle", step="1")
     await cs.expect("BootNotification", step="1-2 (BootNotification.req, answered Accepted)")
-    others = [_status(c, "Available") for c in range(sut.connectors + 1) if c != tx.connector]
+    others = [connector_status(c, "Available") for c in range(sut.connectors + 1) if c != tx.connector]
     got = await cs.expect_all(Expectation("StatusNotification", {"connectorId": tx.connector,
                                                                  "status": OneOf("Preparing", "Finishing", "Charging")}),
                               *others, step="3-4 (StatusNotification per connector after boot)")
@@ -341,7 +338,7 @@ async def test_tc_038_cs_offline_stop_transaction(central_system: CentralSystem,
     await sut.act("drop_connection", step="1")
     await sut.act("present_id_tag", step="1", connector=tx.connector, id_tag=tx.id_tag)
     await sut.act("restore_connection", step="1")
-    stop, _ = await cs.expect_all(Expectation("StopTransaction"), _status(tx.connector, "Finishing"),
+    stop, _ = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, "Finishing"),
                                   step="1-4 (StopTransaction.req after reconnect, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "1", tx, ("Local",))
     await unplug_to_available(cs, sut, tx.connector, step="after")

@@ -14,15 +14,12 @@ from harness.matching import OneOf
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import (
+    connector_status,
     from_idle,
     boot_statuses, charging, check_stop_transaction, configure, connector_under_test, end_transaction, get_configuration,
     require, setting, tx_of, unplug_to_available,
 )
 from testcases.timing import check_not_before
-
-
-def _status(cid: int, status: object) -> Expectation:
-    return Expectation("StatusNotification", {"connectorId": cid, "status": status}, key=("connectorId",))
 
 
 @pytest.mark.core
@@ -92,7 +89,7 @@ async def test_tc_012_cs_remote_stop_charging_session(central_system: CentralSys
     tx = await charging(cs, sut, step="before (Charging)")
     await cs.call("RemoteStopTransaction", {"transactionId": tx.transaction_id}, step="1-2 (RemoteStopTransaction)",
                   expect={"status": "Accepted"})
-    stop, _ = await cs.expect_all(Expectation("StopTransaction"), _status(tx.connector, "Finishing"),
+    stop, _ = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, "Finishing"),
                                   step="3-6 (StopTransaction.req, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "3", tx, ("Remote",))
     await unplug_to_available(cs, sut, tx.connector, step="after")

@@ -13,6 +13,7 @@ from harness.matching import OneOf
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import (
+    connector_status,
     from_idle,
     authorized, charging, check_stop_transaction, configure, connector_under_test, end_transaction, get_configuration,
     id_tag_cached, require, setting, tx_of, unplug_to_available,
@@ -22,10 +23,6 @@ from testcases.timing import check_not_before
 
 def _start(cs: CentralSystem, cid: int, tag: str, reply_info: dict | None = None) -> Expectation:
     return Expectation("StartTransaction", {"connectorId": cid, "idTag": tag}, lambda p: cs.start_transaction_reply(p, reply_info))
-
-
-def _status(cid: int, status: object) -> Expectation:
-    return Expectation("StatusNotification", {"connectorId": cid, "status": status}, key=("connectorId",))
 
 
 @pytest.mark.core
@@ -43,7 +40,7 @@ async def test_tc_003_cs_regular_charging_session_plugin_first(central_system: C
     await cs.expect("StatusNotification", step="1-2 (StatusNotification Preparing)", connectorId=cid, status="Preparing")
     await sut.act("present_id_tag", step="3", connector=cid, id_tag=tag)
     await cs.expect("Authorize", step="3-4 (Authorize.req, answered Accepted)", idTag=tag)
-    start, _ = await cs.expect_all(_start(cs, cid, tag), _status(cid, "Charging"),
+    start, _ = await cs.expect_all(_start(cs, cid, tag), connector_status(cid, "Charging"),
                                    step="5-8 (StartTransaction.req, StatusNotification Charging)")
     await end_transaction(cs, sut, tx_of(start))
 
@@ -61,7 +58,7 @@ async def test_tc_004_1_cs_regular_charging_session_identification_first(central
     await configure(cs, "before", {"MeterValueSampleInterval": setting(sut, "meter_value_sample_interval")})
     await authorized(cs, sut, step="1 (Authorized)", connector=cid)
     await sut.act("plug_in", step="2", connector=cid)
-    start, _ = await cs.expect_all(_start(cs, cid, sut.id_tags.valid), _status(cid, "Charging"),
+    start, _ = await cs.expect_all(_start(cs, cid, sut.id_tags.valid), connector_status(cid, "Charging"),
                                    step="3-6 (StartTransaction.req, StatusNotification Charging)")
     await end_transaction(cs, sut, tx_of(start))
 
@@ -103,7 +100,7 @@ async def test_tc_068_cs_stop_transaction_idtag_matches(central_system: CentralS
     await cs.expect_none("Authorize", step="1 (no Authorize.req for a different idTag)", within=wait)
     await cs.expect_none("StopTransaction", step="1 (no StopTransaction.req for a different idTag)", within=0.1)
     await sut.act("present_id_tag", step="3", connector=cid, id_tag=tx.id_tag)
-    stop, _ = await cs.expect_all(Expectation("StopTransaction", {"idTag": tx.id_tag}), _status(cid, "Finishing"),
+    stop, _ = await cs.expect_all(Expectation("StopTransaction", {"idTag": tx.id_tag}), connector_status(cid, "Finishing"),
                                   step="3-6 (StopTransaction.req with the starting idTag, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "3", tx, ("Local",))
     await unplug_to_available(cs, sut, cid, step="after")
@@ -124,7 +121,7 @@ async def test_tc_069_cs_stop_transaction_parent_idtag_matches(central_system: C
     await sut.act("present_id_tag", step="1", connector=cid, id_tag=other)
     await cs.expect("Authorize", step="1-2 (Authorize.req for the other idTag, same parentIdTag)",
                     reply={"idTagInfo": {"status": "Accepted", "parentIdTag": sut.id_tags.parent}}, idTag=other)
-    stop, _ = await cs.expect_all(Expectation("StopTransaction", {"idTag": other}), _status(cid, "Finishing"),
+    stop, _ = await cs.expect_all(Expectation("StopTransaction", {"idTag": other}), connector_status(cid, "Finishing"),
                                   step="3-6 (StopTransaction.req with the idTag of step 1, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "3", tx, ("Local",))
     await unplug_to_available(cs, sut, cid, step="after")
@@ -150,7 +147,7 @@ async def test_tc_005_1_cs_ev_side_disconnected_stop_and_unlock(central_system: 
     """
     require(sut, "fixed_cable", present=False)
     previous, tx = await _ev_side_disconnect(central_system, sut, True, True)
-    stop, _ = await central_system.expect_all(Expectation("StopTransaction"), _status(tx.connector, "Finishing"),
+    stop, _ = await central_system.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, "Finishing"),
                                               step="1-4 (StopTransaction.req, StatusNotification Finishing)")
     check_stop_transaction(central_system, stop, "1", tx, ("EVDisconnected",))
     await unplug_to_available(central_system, sut, tx.connector, step="after")
@@ -169,7 +166,7 @@ async def test_tc_005_2_cs_ev_side_disconnected_stop_no_unlock(central_system: C
     """
     cs = central_system
     previous, tx = await _ev_side_disconnect(cs, sut, True, False)
-    stop, status = await cs.expect_all(Expectation("StopTransaction"), _status(tx.connector, OneOf("Finishing", "Available")),
+    stop, status = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, OneOf("Finishing", "Available")),
                                        step="1-4 (StopTransaction.req, StatusNotification Finishing or Available)")
     check_stop_transaction(cs, stop, "1", tx, ("EVDisconnected",))
     await cs.call("UnlockConnector", {"connectorId": tx.connector}, step="5-6 (UnlockConnector)",
@@ -200,7 +197,7 @@ async def test_tc_005_3_cs_ev_side_disconnected_no_stop(central_system: CentralS
     await cs.call("RemoteStopTransaction", {"transactionId": tx.transaction_id}, step="3-4 (RemoteStopTransaction)",
                   expect={"status": "Accepted"})
     ended = OneOf("Finishing", "Available") if sut.config.extra.get("fixed_cable") else "Finishing"
-    stop, status = await cs.expect_all(Expectation("StopTransaction"), _status(tx.connector, ended),
+    stop, status = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, ended),
                                        step="5-8 (StatusNotification Finishing (Available: fixed cable), StopTransaction.req)")
     check_stop_transaction(cs, stop, "7", tx, ("Remote",))
     if status.payload["status"] == "Finishing":
@@ -230,7 +227,7 @@ async def test_tc_007_cs_regular_start_charging_session_cached_id(central_system
     await cs.expect("StatusNotification", step="1-2 (StatusNotification Preparing)", connectorId=cid, status="Preparing")
     await cs.call("RemoteStartTransaction", {"connectorId": cid, "idTag": tag}, step="3-4 (RemoteStartTransaction)",
                   expect={"status": "Accepted"})
-    start, _ = await cs.expect_all(_start(cs, cid, tag), _status(cid, "Charging"),
+    start, _ = await cs.expect_all(_start(cs, cid, tag), connector_status(cid, "Charging"),
                                    step="5-8 (StartTransaction.req, StatusNotification Charging)")
     await end_transaction(cs, sut, tx_of(start))
     await configure(cs, "after", previous)
