@@ -158,7 +158,7 @@ def parse(raw: str | bytes) -> Message | MalformedFrame:
     if not frame:
         return _malformed("empty_array", ErrorCode.FORMATION_VIOLATION, "frame is an empty array", raw)
     type_id = frame[0]
-    if isinstance(type_id, bool) or type_id not in (2, 3, 4):
+    if type(type_id) is not int or type_id not in (2, 3, 4):  # not 2.0, not true
         return _malformed(
             "unknown_message_type", ErrorCode.FORMATION_VIOLATION,
             f"message type id {type_id!r} is not 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)", raw,

@@ -361,3 +361,10 @@ def test_the_two_directions_are_independent():
     assert state.receive(CallResult(ours.unique_id, {"status": "Accepted"})) == []
     assert state.our_pending is None
     assert set(state.peer_pending) == {"p1"}
+
+
+@pytest.mark.parametrize("type_id", [2.0, 3.0, "2"])
+def test_a_message_type_id_that_is_not_an_integer_is_a_formation_violation(type_id):
+    frame = parse(json.dumps([type_id, "1", "Heartbeat", {}]))
+    assert isinstance(frame, MalformedFrame) and frame.kind == "unknown_message_type"
+    assert frame.error_code is ErrorCode.FORMATION_VIOLATION
