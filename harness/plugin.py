@@ -176,11 +176,15 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
+    from .report import attach_trace, record_verdict
+
+    tc = tc_of(item)
+    if tc is not None:
+        profiles = [name for name in MARKERS if item.get_closest_marker(name)]
+        record_verdict(item.config, item.nodeid, tc[0], sut_role_of(tc[0]), profiles, report)
     role = item.stash.get(_role_key, None)
     if role is None or report.when != "call":
         return
-    from .report import attach_trace
-
     attach_trace(item, report, role)
 
 
@@ -199,7 +203,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
     from .report import html_summary
 
-    prefix.extend(html_summary(session.config.stash[_provider_key]))
+    prefix.extend(html_summary(session.config.stash[_provider_key], session.config))
 
 
 @pytest.hookimpl(optionalhook=True)

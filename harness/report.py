@@ -1,7 +1,8 @@
 """Report additions: each test's frame trace (text and HTML), the SUT identity, the evidence file.
 
 The HTML report (pytest-html, self-contained) shows under every test the frames in
-order with time, direction and a sequence column; the JUnit XML carries the same
+order with time, direction and connection, and the summary a feature profile x SUT role
+matrix of verdicts; the JUnit XML carries the same
 trace as a text section; ``evidence.json`` beside the report holds every frame of
 every test and the sha256 of its own content, for a certification body.
 """
@@ -58,7 +59,40 @@ def attach_trace(item: pytest.Item, report: pytest.TestReport, role: Any) -> Non
     store[item.nodeid] = {"outcome": report.outcome, "frames": trace.as_json()}
 
 
-def html_summary(provider: Any) -> list[str]:
+_verdicts_key = pytest.StashKey[dict[str, dict[str, Any]]]()
+_ROLE_NAMES = {"cp": "charge point", "cs": "central system"}
+
+
+def record_verdict(config: pytest.Config, nodeid: str, tc_id: str, role: str, profiles: list[str],
+                   report: pytest.TestReport) -> None:
+    """Keep each test case's verdict over its phases (a failure in any phase wins)."""
+    verdicts = config.stash.setdefault(_verdicts_key, {})
+    entry = verdicts.setdefault(nodeid, {"tc": tc_id, "role": role, "profiles": profiles, "outcome": "passed"})
+    if report.failed:
+        entry["outcome"] = "failed"
+    elif report.skipped and entry["outcome"] != "failed":
+        entry["outcome"] = "skipped"
+
+
+def profile_matrix(config: pytest.Config) -> str:
+    """Feature profile x SUT role: how many cases passed, failed, were skipped."""
+    verdicts = config.stash.get(_verdicts_key, {})
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for v in verdicts.values():
+        for profile in v["profiles"] or ["(none)"]:
+            cell = counts.setdefault((profile, v["role"]), {"passed": 0, "failed": 0, "skipped": 0})
+            cell[v["outcome"]] += 1
+    if not counts:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(profile)}</td><td>{_ROLE_NAMES.get(role, role)}</td>"
+        f"<td>{c['passed']}</td><td>{c['failed']}</td><td>{c['skipped']}</td></tr>"
+        for (profile, role), c in sorted(counts.items()))
+    return ('<table class="ocpp-matrix"><tr><th>feature profile</th><th>system under test</th><th>passed</th>'
+            f"<th>failed</th><th>skipped</th></tr>{rows}</table>")
+
+
+def html_summary(provider: Any, config: pytest.Config | None = None) -> list[str]:
     ident = provider.sut_identity
     lines = [f"<p>Harness: ocpp16-harness {html.escape(__version__)}, OCPP 1.6-J. {html.escape(provider.describe())}.</p>"]
     if ident:
@@ -68,6 +102,8 @@ def html_summary(provider: Any) -> list[str]:
     cs = provider.configs.get("cs")
     if cs is not None:
         lines.append(f"<p>Central system under test: <b>{html.escape(cs.name or cs.endpoint)}</b></p>")
+    if config is not None and (matrix := profile_matrix(config)):
+        lines.append(matrix)
     return lines
 
 
@@ -77,7 +113,8 @@ def write_evidence(session: pytest.Session) -> None:
     html_path = getattr(session.config.option, "htmlpath", None)
     if not traces or not html_path or not session.config.pluginmanager.hasplugin("html"):
         return
-    body = {"harness_version": __version__, "ocpp_version": "1.6-J", "tests": traces}
+    verdicts = {v["tc"]: v["outcome"] for v in session.config.stash.get(_verdicts_key, {}).values()}
+    body = {"harness_version": __version__, "ocpp_version": "1.6-J", "verdicts": verdicts, "tests": traces}
     text = json.dumps(body, indent=1, sort_keys=True)
     path = Path(html_path).with_name("evidence.json")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,8 +44,10 @@ def test_the_report_shows_every_frame_and_the_identity_of_the_charge_point(run_c
     assert run.outcomes().get("passed") == 1, run.output[-4000:]
     page = (run.path / "report.html").read_text()
     assert "OCPP frames" in page and "BootNotification" in page and "SimVendor" in page
+    assert "<td>core</td><td>charge point</td><td>1</td><td>0</td><td>0</td>" in page  # the profile matrix
     evidence = json.loads((run.path / "evidence.json").read_text())
     body = {k: v for k, v in evidence.items() if k != "sha256"}
     assert evidence["sha256"] == hashlib.sha256(json.dumps(body, indent=1, sort_keys=True).encode()).hexdigest()
+    assert evidence["verdicts"] == {"TC_001_CS": "passed"}
     frames = next(iter(evidence["tests"].values()))["frames"]
     assert [f["direction"] for f in frames].count("received") >= 6
