@@ -91,8 +91,12 @@ class Session:
             reason = "closed by the harness"
             raise
         except Exception as exc:  # ConnectionClosed and anything the library raises
-            code = getattr(getattr(exc, "rcvd", None), "code", None)
-            reason = f"connection ended: {type(exc).__name__}" + (f" (close code {code})" if code else "")
+            rcvd, sent = getattr(exc, "rcvd", None), getattr(exc, "sent", None)
+            reason = f"connection ended: {type(exc).__name__}"
+            if rcvd is not None:
+                reason += f" (the SUT closed with code {rcvd.code}{': ' + rcvd.reason if rcvd.reason else ''})"
+            elif sent is not None:  # e.g. 1009: the SUT sent a frame over the size limit
+                reason += f" (the harness closed with code {sent.code}{': ' + sent.reason if sent.reason else ''})"
         finally:
             self.close_reason = reason
             self._trace().event(f"{self.name}: {reason}", self.name)

@@ -294,3 +294,13 @@ def test_a_second_call_while_one_is_unanswered_is_a_warning_unless_strict(strict
             await role.expect("Authorize", step="1")
             assert any("warning" in e.text and "still unanswered" in e.text for e in role.trace.entries)
     run(scenario())
+
+
+def test_a_step_that_times_out_after_the_connection_dropped_says_so() -> None:
+    async def scenario() -> None:
+        cs, ws = await central_system(step=0.3)
+        ws.sut_send(ConnectionError("gone"))
+        with pytest.raises(StepTimeout) as info:
+            await cs.expect("BootNotification", step="1")
+        assert "the connection to the SUT is closed: connection ended: ConnectionError" in str(info.value)
+    run(scenario())

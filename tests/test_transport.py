@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from harness.config import Secret, SutConfig, Timeouts
-from harness.errors import ConnectionFailure, ProtocolFailure
+from harness.errors import ConnectionFailure, ProtocolFailure, StepTimeout
 from harness.roles.central_system import CentralSystem
 from harness.transport import connect_charge_point
 
@@ -123,4 +123,18 @@ def test_nothing_listening_is_a_clear_connection_failure() -> None:
         await cs.stop()
         with pytest.raises(ConnectionFailure, match="could not open a WebSocket to ws://127.0.0.1"):
             await connect_charge_point(url, "CP_1", open_timeout=2)
+    run(scenario())
+
+
+def test_an_oversized_frame_from_the_sut_ends_the_connection_with_a_stated_reason() -> None:
+    async def scenario() -> None:
+        cs = await started()
+        ws = await connect(f"{cs.url}/CP_1", subprotocols=["ocpp1.6"], proxy=None, max_size=None)
+        await ws.send('[2,"1","DataTransfer",{"vendorId":"v","data":"' + "x" * (5 * 2**20) + '"}]')
+        with pytest.raises(StepTimeout) as info:
+            await cs.expect("DataTransfer", step="1", timeout=1)
+        assert "code 1009" in str(info.value)
+        if not ws.transport.is_closing():  # the harness has usually torn the fake SUT down already
+            ws.transport.abort()
+        await cs.stop()
     run(scenario())

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from .. import schemas
 from ..config import SutConfig, Timeouts
-from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure
+from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure, StepTimeout
 from ..inbox import ErrorReply, Expectation, Inbox, Received, Reply
 from ..matching import diff, mismatches
 from ..ocppj import Call, CallError, ErrorCode
@@ -126,10 +126,18 @@ class Role:
     async def expect_all(self, *expectations: Expectation, step: str, timeout: float | None = None,
                          ordered: bool = False) -> list[Received]:
         """Wait for every expectation; any order unless ``ordered`` (catalog: 'may be reversed')."""
-        return await self.inbox.wait_for(
-            list(expectations), step=step, timeout=timeout or self.timeouts.step,
-            answer=self.answer, check=lambda: self.check(step), ordered=ordered,
-        )
+        try:
+            return await self.inbox.wait_for(
+                list(expectations), step=step, timeout=timeout or self.timeouts.step,
+                answer=self.answer, check=lambda: self.check(step), ordered=ordered,
+            )
+        except StepTimeout as exc:
+            session = self.session
+            if session is None or not session.closed.is_set():
+                raise
+            # Silence because the connection is gone: say so, it is the first thing a vendor needs.
+            raise StepTimeout(exc.step, exc.problem,
+                              f"{exc.detail}\nthe connection to the SUT is closed: {session.close_reason}") from None
 
     async def expect_none(self, action: str, *, step: str, within: float, **pattern: Any) -> None:
         """Fail if the SUT sends ``action`` (matching ``pattern``) within ``within`` seconds."""
