@@ -132,7 +132,11 @@ class Actuators:
         if kind == "http":
             return await asyncio.to_thread(self._http, how, action, values, params)
         target = _load_callable(str(how))
-        result = target(action, **params)
+        if inspect.iscoroutinefunction(target):
+            return await target(action, **params)
+        # A plain function runs in a worker thread: if it blocks (hardware, a person), the
+        # harness's event loop keeps answering the SUT and the step's timeout still applies.
+        result = await asyncio.to_thread(target, action, **params)
         return await result if inspect.isawaitable(result) else result
 
     def _http(self, how: Mapping[str, Any], action: str, values: Mapping[str, Any], params: dict[str, Any]) -> Any:

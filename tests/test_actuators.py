@@ -357,3 +357,33 @@ def test_an_actuator_entry_that_is_not_exactly_one_known_kind_is_a_configuration
     actuators = Actuators({"plug_in": entry}, timeout=5)
     with pytest.raises(ConfigurationError, match="exactly one of prompt, shell, http, python"):
         run(actuators, "plug_in", connector=1)
+
+
+def blocking_actuator(action, **params):
+    """A plain function that blocks until released (as hardware or a person might)."""
+    BLOCKER.wait(5)
+    return "released"
+
+
+BLOCKER = threading.Event()
+
+
+def test_a_blocking_python_actuator_neither_stalls_the_loop_nor_escapes_its_timeout():
+    async def scenario():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)  # the loop stays free while the actuator blocks
+
+        task = asyncio.ensure_future(ticker())
+        act = Actuators({"plug_in": {"python": "tests.test_actuators:blocking_actuator"}}, timeout=0.3)
+        with pytest.raises(StepFailure, match="did not finish within 0.3s"):
+            await act.act("plug_in", step="2", connector=1)
+        BLOCKER.set()
+        task.cancel()
+        return ticks
+
+    assert asyncio.run(scenario()) > 5
