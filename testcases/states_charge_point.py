@@ -238,20 +238,25 @@ async def id_tag_cached(cs: CentralSystem, sut: SutHandle, id_tag: str, *, step:
 
 async def set_connector_unavailable(cs: CentralSystem, sut: SutHandle, connector: int, *, step: str) -> None:
     """Reusable state SetConnectorUnavailable (connector 0: every connector and connector 0)."""
-    await cs.call("ChangeAvailability", {"connectorId": connector, "type": "Inoperative"}, step=f"{step} 1-2 (ChangeAvailability)",
-                  expect={"status": "Accepted"})
-    ids = range(sut.connectors + 1) if connector == 0 else [connector]
-    await cs.expect_all(*[connector_status(c, "Unavailable")
-                          for c in ids], step=f"{step} 3-4 (StatusNotification Unavailable)")
+    await _change_availability(cs, sut, connector, "Inoperative", "Unavailable",
+                               call_step=f"{step} 1-2 (ChangeAvailability)",
+                               status_step=f"{step} 3-4 (StatusNotification Unavailable)")
 
 
 async def set_available(cs: CentralSystem, sut: SutHandle, connector: int, *, step: str) -> None:
     """ChangeAvailability Operative; Available for the connector (connector 0: for all)."""
-    await cs.call("ChangeAvailability", {"connectorId": connector, "type": "Operative"}, step=f"{step} (ChangeAvailability)",
+    await _change_availability(cs, sut, connector, "Operative", "Available",
+                               call_step=f"{step} (ChangeAvailability)",
+                               status_step=f"{step} (StatusNotification Available)")
+
+
+async def _change_availability(cs: CentralSystem, sut: SutHandle, connector: int, kind: str, status: str, *,
+                               call_step: str, status_step: str) -> None:
+    """ChangeAvailability ``kind`` Accepted, then ``status`` for the connector (connector 0: for all)."""
+    await cs.call("ChangeAvailability", {"connectorId": connector, "type": kind}, step=call_step,
                   expect={"status": "Accepted"})
     ids = range(sut.connectors + 1) if connector == 0 else [connector]
-    await cs.expect_all(*[connector_status(c, "Available")
-                          for c in ids], step=f"{step} (StatusNotification Available)")
+    await cs.expect_all(*[connector_status(c, status) for c in ids], step=status_step)
 
 
 def boot_statuses(sut: SutHandle, special: Mapping[int, Any] | None = None) -> list[Expectation]:
