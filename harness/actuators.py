@@ -11,6 +11,11 @@ is done, per name or with a ``default`` entry:
     python: "package.module:function"         # called with (action, **params), may be async
 
 Placeholders ``{action}`` and every parameter are filled in (shell values are quoted).
+
+A test case never waits for a manual step to finish before it waits for what the step
+causes: :class:`Actuations` runs the steps of one case one after another, beside the
+case's expectations (an operator may confirm after the charge point has reacted; a lab
+API may answer only once the charger's CALL was answered).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import importlib
 import inspect
 import json
 import shlex
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Mapping
@@ -27,7 +33,7 @@ from typing import Any, Callable, Mapping
 from .errors import ConfigurationError, StepFailure
 from .waits import within
 
-__all__ = ["VOCABULARY", "Actuators"]
+__all__ = ["VOCABULARY", "UNDO", "Actuators", "Actuation", "Actuations"]
 
 VOCABULARY: dict[str, str] = {
     # charge point under test: what a person does at the charger
@@ -64,6 +70,17 @@ VOCABULARY: dict[str, str] = {
 }
 
 
+#: manual steps that leave the SUT changed, and the manual step that undoes each (on the same connector):
+#: harness.common_state undoes after a case what the case did not undo itself
+UNDO: dict[str, str] = {
+    "lock_failure": "clear_fault",
+    "fault_connector": "clear_fault",
+    "fault_charge_point": "clear_fault",
+    "drop_connection": "restore_connection",
+    "ev_suspend": "ev_resume",
+}
+
+
 class _Defaults(dict):  # format_map that leaves unknown placeholders visible
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -79,9 +96,11 @@ class Actuators:
             ``None`` means no terminal, and a prompt actuator fails clearly.
     """
 
-    def __init__(self, spec: Mapping[str, Any], *, timeout: float, prompt: Callable[[str], str] | None = None) -> None:
+    def __init__(self, spec: Mapping[str, Any], *, timeout: float, prompt: Callable[[str], str] | None = None,
+                 operator_timeout: float | None = None) -> None:
         self.spec = dict(spec)
         self.timeout = timeout
+        self.operator_timeout = operator_timeout or timeout  # a person at a prompt may take longer than a machine
         self.prompt = prompt
         self.done: list[tuple[str, dict[str, Any]]] = []
 
@@ -99,10 +118,11 @@ class Actuators:
             raise ConfigurationError(f"unknown manual step {action!r}; known: {sorted(VOCABULARY)}")
         (kind, how), = self.how(action).items()
         self.done.append((action, dict(params)))
+        limit = self.operator_timeout if kind == "prompt" else self.timeout
         try:
-            return await within(self._run(kind, how, action, params), self.timeout)
+            return await within(self._run(kind, how, action, params), limit)
         except asyncio.TimeoutError:
-            raise StepFailure(step, f"manual step {action!r} ({kind}) did not finish within {self.timeout:g}s") from None
+            raise StepFailure(step, f"manual step {action!r} ({kind}) did not finish within {limit:g}s") from None
         except StepFailure as exc:
             if exc.step:
                 raise
@@ -165,3 +185,101 @@ def _load_callable(ref: str) -> Callable[..., Any]:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ConfigurationError(f"python actuator {ref!r} cannot be loaded: {exc}") from None
+
+
+class Actuation:
+    """One manual step of a case, running (or queued) beside the case's expectations; await it for its result."""
+
+    def __init__(self, action: str, step: str, task: asyncio.Task[Any], params: dict[str, Any]) -> None:
+        self.action = action
+        self.step = step
+        self.params = params
+        self.task = task
+        self.started: float | None = None  # monotonic time it began (it waits for the step before it)
+        self.reported = False
+
+    def __await__(self) -> Any:
+        return self.task.__await__()
+
+    def failure(self) -> BaseException | None:
+        if not self.task.done() or self.task.cancelled():
+            return None
+        return self.task.exception()
+
+
+class Actuations:
+    """The manual steps of one test case: one at a time, in order, never blocking the case's expectations.
+
+    ``changed`` is called whenever a step starts or ends (the role wakes its waiters).
+    :meth:`deadline_base` tells a waiting step from when its timeout counts: a step
+    caused by a manual step cannot be late before that manual step has even begun
+    (an operator still busy with the previous prompt).
+    """
+
+    def __init__(self, actuators: Actuators, changed: Callable[[], None] = lambda: None) -> None:
+        self.actuators = actuators
+        self.changed = changed
+        self.started: list[Actuation] = []
+        self._lock = asyncio.Lock()  # FIFO: steps run in the order the case asked for them
+
+    def start(self, action: str, *, step: str = "", **params: Any) -> Actuation:
+        holder: list[Actuation] = []
+
+        async def run() -> Any:
+            async with self._lock:
+                holder[0].started = time.monotonic()
+                self.changed()
+                try:
+                    return await self.actuators.act(action, step=step, **params)
+                finally:
+                    self.changed()
+
+        actuation = Actuation(action, step, asyncio.get_running_loop().create_task(run(), name=f"actuation-{action}"),
+                              dict(params))
+        holder.append(actuation)
+        self.started.append(actuation)
+        return actuation
+
+    def not_undone(self) -> list[tuple[str, dict[str, Any]]]:
+        """The undo steps (see :data:`UNDO`) of manual steps this case did and did not undo, in order."""
+        outstanding: dict[tuple[str, Any], dict[str, Any]] = {}
+        for a in self.started:
+            connector = 0 if a.action == "fault_charge_point" else a.params.get("connector")
+            if a.action in UNDO:
+                outstanding[(UNDO[a.action], connector)] = {"connector": connector} if connector is not None else {}
+            elif any(undo == a.action for undo, _ in outstanding):
+                for key in [k for k in outstanding if k[0] == a.action and (k[1] == a.params.get("connector") or k[1] is None)]:
+                    del outstanding[key]
+        return [(action, params) for (action, _), params in outstanding.items()]
+
+    @property
+    def pending(self) -> list[Actuation]:
+        return [a for a in self.started if not a.task.done()]
+
+    def deadline_base(self) -> float | None:
+        """When the newest manual step began (None while one is still queued: the clock is paused)."""
+        if any(a.started is None for a in self.pending):
+            return None
+        return max((a.started for a in self.started if a.started is not None), default=0.0)
+
+    def unreported_failure(self) -> BaseException | None:
+        """The first failed manual step not yet reported (a StepFailure names the step of the manual step)."""
+        for actuation in self.started:
+            exc = actuation.failure()
+            if exc is not None and not actuation.reported:
+                actuation.reported = True
+                if isinstance(exc, StepFailure) and not exc.step:
+                    return type(exc)(actuation.step, exc.problem, exc.detail)
+                return exc
+        return None
+
+    async def settle(self, timeout: float) -> None:
+        """Wait (bounded) until every manual step started so far has finished; cancel what is left after that."""
+        pending = [a.task for a in self.pending]
+        if not pending:
+            return
+        done, left = await asyncio.wait(pending, timeout=timeout)
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left, timeout=1)

@@ -50,6 +50,7 @@ class Timeouts:
     timing_tolerance: float = 2.0  # allowed deviation of spec timers (heartbeat, boot retry)
     heartbeat_wait_cap: float = 60.0  # harness-CP: longest wait between its own heartbeats
     clock_deviation: float = 120.0  # how far a SUT's currentTime may be from the harness's clock
+    operator: float = 600.0  # how long a prompt waits for a person to confirm a manual step
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class SutConfig:
     features: frozenset[str] = frozenset({"core"})
     strict: bool = False  # also fail SHOULD-level rules (e.g. a second CALL while one is unanswered)
     extra: dict[str, Any] = field(default_factory=dict)
+    # only in a reference simulator's config: the variants and options it runs with (it reads them itself)
+    simulator: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> "SutConfig":
         from dataclasses import replace
@@ -112,7 +115,7 @@ def _secret(raw: Any, where: str) -> Secret | None:
 _KNOWN = {
     "sut", "name", "charge_point_id", "listen", "endpoint", "security_profile", "basic_auth_password",
     "connectors", "id_tags", "heartbeat_interval", "boot_retry_interval", "charge_point_vendor",
-    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra",
+    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra", "simulator",
 }
 
 
@@ -152,6 +155,7 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> SutConfig:
             features=_features(data.get("features"), where),
             strict=_flag(data.get("strict", False), f"{where}: strict"),
             extra=dict(_mapping(data, "extra", where)),
+            simulator=dict(_mapping(data, "simulator", where, known={"variants", "options", "faults"})),
         )
     except TypeError as exc:  # unknown key inside id_tags / timeouts
         raise ConfigurationError(f"{where}: {exc}") from None

@@ -13,6 +13,14 @@ Semantics (the contract every test case relies on):
   and reported as the closest candidates if the step times out.
 * Steps the catalog marks "may be reversed" use one expectation group: the
   members may match in any order.
+* A StatusNotification step (a pattern with connectorId and status) is about that
+  connector: another status of it fails the step at once, unless it is a permitted
+  intermediate on the way to the expected one (spec 4.9 table, see
+  :func:`harness.models.connector_status.on_the_way`); ``exact=True`` turns that
+  tolerance off where the catalog pins the exact sequence.
+* A step's timeout counts from when it began waiting, or from when the manual step it
+  waits on began, whichever is later (an operator still busy with the previous prompt
+  cannot make the SUT late).
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
 from .errors import StepFailure, StepTimeout, UnexpectedMessage
-from .matching import diff, mismatches
+from .matching import OneOf, diff, mismatches
+from .models.connector_status import on_the_way
 from .ocppj import Call
 from .trace import Entry
 from .waits import within
@@ -78,6 +87,22 @@ class Expectation:
     #: pattern fields that say which message this is (e.g. connectorId): a message that
     #: agrees on them but not on the rest fails the step at once, even background traffic
     key: tuple[str, ...] = ()
+    #: a message the expectation identifies but that does not match is skipped, not a failure,
+    #: when this says so (a permitted intermediate status); set for StatusNotification steps
+    tolerate: Callable[[dict[str, Any]], bool] | None = None
+    #: a StatusNotification step that must see exactly its status next (the catalog pins the sequence)
+    exact: bool = False
+
+    def __post_init__(self) -> None:
+        if self.action == "StatusNotification" and not self.key and {"connectorId", "status"} <= set(self.pattern):
+            self.key = ("connectorId",)
+            targets = _status_targets(self.pattern["status"])
+            if targets and not self.exact and self.tolerate is None:
+                connector = self.pattern["connectorId"]
+                self.tolerate = lambda payload: on_the_way(connector, payload.get("status"), targets)
+
+    def tolerates(self, received: "Received") -> bool:
+        return self.tolerate is not None and self.tolerate(received.payload)
 
     def describe(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.pattern.items())
@@ -91,6 +116,15 @@ class Expectation:
         if received.action != self.action:
             return False
         return bool(self.key) and not mismatches({k: self.pattern[k] for k in self.key}, received.payload)
+
+
+def _status_targets(value: Any) -> tuple[Any, ...]:
+    """The statuses a pattern's status field accepts (empty for ANY, regex and predicates)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, OneOf) and all(isinstance(v, str) for v in value.values):
+        return value.values
+    return ()
 
 
 class Inbox:
@@ -130,15 +164,17 @@ class Inbox:
         answer: Callable[[Received, Reply], Any],
         check: Callable[[], None],
         ordered: bool = False,
+        deadline_base: Callable[[], float | None] = lambda: 0.0,
     ) -> list[Received]:
         """Consume one CALL per expectation (any order unless ``ordered``), or fail.
 
         ``answer(received, reply)`` is awaited for each held CALL as soon as it is
-        matched; ``check()`` raises any SUT defect recorded meanwhile.
+        matched; ``check()`` raises any SUT defect recorded meanwhile. The timeout counts
+        from the later of now and ``deadline_base()`` (None: not yet, the clock is paused).
         """
         found: dict[int, Received] = {}
         last_index = -1
-        deadline = time.monotonic() + timeout
+        began = time.monotonic()
         scanned = self.cursor
         while True:
             check()
@@ -163,6 +199,8 @@ class Inbox:
                     continue
                 same = [expectations[i] for i in open_ if expectations[i].action == item.action]
                 keyed = [e for e in same if e.identifies(item)]
+                if keyed and any(e.tolerates(item) for e in keyed):
+                    continue  # a permitted intermediate status: the connector may still get there
                 if keyed or (same and item.held and not any(e.key for e in same)):
                     exp = (keyed or same)[0]
                     raise UnexpectedMessage(
@@ -173,9 +211,15 @@ class Inbox:
             if len(found) == len(expectations):
                 self.cursor = last_index + 1
                 return [found[i] for i in range(len(expectations))]
-            remaining = deadline - time.monotonic()
+            base = deadline_base()
+            if base is None:  # the manual step this one waits on has not begun: the clock is paused
+                await self.changed(timeout)
+                continue
+            remaining = max(began, base) + timeout - time.monotonic()
             if remaining <= 0 or not await self.changed(remaining):
                 check()
+                if deadline_base() is None:
+                    continue
                 raise self._timeout(expectations, found, step, timeout)
 
     def _timeout(self, expectations: list[Expectation], found: dict[int, Received], step: str, timeout: float) -> StepTimeout:
@@ -184,18 +228,26 @@ class Inbox:
         lines = [f"  - {r.action}.req {r.payload}" for r in seen[-10:]] or ["  (nothing)"]
         closest = ""
         for exp in missing:
-            same = [r for r in seen if r.action == exp.action]
+            same = [r for r in seen if exp.identifies(r)] or [r for r in seen if r.action == exp.action]
             if same:
                 closest += f"\nclosest {exp.action}.req, diff (expected -> received):\n{diff(exp.pattern, same[-1].payload)}"
+            if exp.tolerate is not None and any(exp.identifies(r) for r in seen):
+                statuses = " -> ".join(str(r.payload.get("status")) for r in seen if exp.identifies(r))
+                closest += (f"\nconnector {exp.pattern['connectorId']} reported {statuses}: on the way (spec 4.9), "
+                            f"but it never reached {exp.pattern['status']!r}")
         what = "; ".join(e.describe() for e in missing)
         return StepTimeout(
             step, f"expected {what} within {timeout:g}s; it did not arrive",
             "received meanwhile:\n" + "\n".join(lines) + closest,
         )
 
-    async def wait_none(self, expectation: Expectation, *, step: str, within: float, check: Callable[[], None]) -> None:
-        """Fail if a CALL matching ``expectation`` arrives within ``within`` seconds (the spec's own wait)."""
-        deadline = time.monotonic() + within
+    async def wait_none(self, expectation: Expectation, *, step: str, within: float, check: Callable[[], None],
+                        deadline_base: Callable[[], float | None] = lambda: 0.0) -> None:
+        """Fail if a CALL matching ``expectation`` arrives within ``within`` seconds (the spec's own wait).
+
+        The window ends ``within`` after the later of now and ``deadline_base()`` (the manual step before it).
+        """
+        began = time.monotonic()
         scanned = self.cursor
         while True:
             check()
@@ -204,10 +256,14 @@ class Inbox:
                     raise UnexpectedMessage(step, f"the SUT must not send {expectation.describe()} here, but it did",
                                             f"payload: {item.payload}")
             scanned = len(self.items)
-            remaining = deadline - time.monotonic()
+            base = deadline_base()
+            remaining = within if base is None else max(began, base) + within - time.monotonic()
             if remaining <= 0 or not await self.changed(remaining):
                 check()
-                return
+                if deadline_base() is None:
+                    continue
+                if max(began, deadline_base() or 0.0) + within <= time.monotonic():
+                    return
 
     def find(self, predicate: Callable[[Received], bool]) -> list[Received]:
         return [r for r in self.items if predicate(r)]

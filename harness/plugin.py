@@ -7,7 +7,10 @@ Fixtures a test case uses:
 * ``sut``            - the SUT's configuration and its manual steps (``await sut.act(...)``).
 
 Async test functions run on the harness's event loop (see harness.runner) with the
-configured per-test time limit.
+configured per-test time limit. The role fixtures own each case's lifecycle: before it,
+OCTT's common state (harness.common_state; failing that, the case is a setup error);
+after it, also when it failed, the state is restored (configuration, transactions,
+connectors).
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="override the SUT config's per-test time limit (seconds)")
     group.addoption("--ocpp-sim-fault", action="append", default=[], metavar="cp:NAME|cs:NAME",
                     help="switch on a named fault of a reference simulator (for the harness's own tests)")
+    group.addoption("--ocpp-sim-variant", action="append", default=[], metavar="cp:NAME|cs:NAME",
+                    help="switch on a named variant of a reference simulator: a behaviour the spec permits "
+                         "(for the harness's own tests; the simulators' configs can name them too)")
     group.addoption("--ocpp-sim-config-dir", default=None, metavar="DIR",
                     help="where the simulators' SUT configs live (default: <rootdir>/fixtures)")
 
@@ -119,19 +125,39 @@ def ocpp_provider(request: pytest.FixtureRequest, ocpp_loop: LoopThread) -> Iter
 
 
 @pytest.fixture
-def central_system(request: pytest.FixtureRequest, sut: SutHandle, ocpp_provider: SutProvider) -> Any:
-    """The harness as OCPP central system, connected to the charge point under test."""
-    role = ocpp_provider.central_system()
-    request.node.stash[_role_key] = role
-    return role
+def central_system(request: pytest.FixtureRequest, sut: SutHandle, ocpp_provider: SutProvider) -> Iterator[Any]:
+    """The harness as OCPP central system, connected to the charge point under test, in OCTT's common state."""
+    yield from _case_lifecycle(request, ocpp_provider, ocpp_provider.central_system(), sut)
 
 
 @pytest.fixture
-def charge_point(request: pytest.FixtureRequest, sut: SutHandle, ocpp_provider: SutProvider) -> Any:
-    """The harness as OCPP charge point, talking to the central system under test."""
-    role = ocpp_provider.charge_point()
+def charge_point(request: pytest.FixtureRequest, sut: SutHandle, ocpp_provider: SutProvider) -> Iterator[Any]:
+    """The harness as OCPP charge point, talking to the central system under test, reset to OCTT's common state."""
+    yield from _case_lifecycle(request, ocpp_provider, ocpp_provider.charge_point(), sut)
+
+
+def _case_lifecycle(request: pytest.FixtureRequest, provider: SutProvider, role: Any, sut: SutHandle) -> Iterator[Any]:
+    """Begin the test's trace, establish the common state, yield; restore it and end the trace, whatever happened."""
+    from .common_state import establish, restore
+
     request.node.stash[_role_key] = role
-    return role
+    assert provider.loop is not None
+    run, limit = provider.loop.run, provider.test_timeout(request.config, role)
+    role.actuations = sut.actuations
+    sut.actuations.changed = role.inbox.notify
+    run(role.begin_test(request.node.nodeid), limit)
+    try:
+        run(establish(role, sut), limit)
+    except BaseException:
+        run(role.end_test(), limit)
+        raise
+    role.housekeeping = False  # from here on, the case's steps claim the SUT's CALLs
+    yield role
+    role.housekeeping = True
+    try:
+        run(restore(role, sut), limit)
+    finally:
+        run(role.end_test(), limit)
 
 
 @pytest.fixture
@@ -157,12 +183,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
 
     async def run() -> None:
-        if role is not None:
-            await role.begin_test(pyfuncitem.nodeid)
-        try:
-            await pyfuncitem.obj(**kwargs)
-        finally:
-            leftover = await role.end_test() if role is not None else []
+        await pyfuncitem.obj(**kwargs)
+        if role is None:
+            return
+        await role.actuations_done("after the last step")
+        leftover = role.unraised()
         if leftover:
             first = leftover[0]
             raise type(first)("after the last step", first.problem, first.detail)
@@ -183,7 +208,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         profiles = [name for name in MARKERS if item.get_closest_marker(name)]
         record_verdict(item.config, item.nodeid, tc[0], sut_role_of(tc[0]), profiles, report)
     role = item.stash.get(_role_key, None)
-    if role is None or report.when != "call":
+    if role is None or (report.when != "call" and not report.failed):
         return
     attach_trace(item, report, role)
 

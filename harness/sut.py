@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import pytest
 
-from .actuators import Actuators
+from .actuators import Actuation, Actuations, Actuators
 from .config import SutConfig, load_config
 from .errors import ConfigurationError
 from .roles import CentralSystem, ChargePoint
@@ -30,10 +30,14 @@ SIM_MODULE = {"cp": "harness.simulators.charge_point", "cs": "harness.simulators
 
 @dataclasses.dataclass
 class SutHandle:
-    """What a test case knows of its SUT: the configuration and the manual steps."""
+    """What a test case knows of its SUT: the configuration and the manual steps (fresh per test)."""
 
     config: SutConfig
     actuators: Actuators
+    actuations: Actuations = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.actuations = Actuations(self.actuators)
 
     @property
     def id_tags(self) -> Any:
@@ -43,9 +47,25 @@ class SutHandle:
     def connectors(self) -> int:
         return self.config.connectors
 
-    async def act(self, action: str, *, step: str = "", **params: Any) -> Any:
-        """Carry out a manual step (see harness.actuators.VOCABULARY)."""
-        return await self.actuators.act(action, step=step, **params)
+    async def act(self, action: str, *, step: str = "", **params: Any) -> Actuation:
+        """Start a manual step (see harness.actuators.VOCABULARY); it runs beside the steps that follow.
+
+        Returns at once; await the returned :class:`Actuation` for the actuator's answer. A
+        failed manual step fails the next step that checks; the harness's next own CALL
+        waits until it is done.
+        """
+        return self.actuations.start(action, step=step, **params)
+
+
+def _switches(items: list[str], option: str) -> dict[str, list[str]]:
+    """``cp:NAME`` / ``cs:NAME`` command-line items by simulator."""
+    chosen: dict[str, list[str]] = {"cp": [], "cs": []}
+    for item in items:
+        side, _, name = item.partition(":")
+        if side not in chosen or not name:
+            raise pytest.UsageError(f"{option} {item!r}: write cp:NAME or cs:NAME")
+        chosen[side].append(name)
+    return chosen
 
 
 def _fill(value: Any, replacements: dict[str, str]) -> Any:
@@ -63,11 +83,12 @@ def _fill(value: Any, replacements: dict[str, str]) -> Any:
 class SutProvider:
     def __init__(self, *, roles: set[str], user_config: SutConfig | None, sim_dir: Path,
                  faults: dict[str, list[str]], step_timeout: float | None, test_timeout: float | None,
-                 prompt: Callable[[str], str] | None) -> None:
+                 prompt: Callable[[str], str] | None, variants: dict[str, list[str]] | None = None) -> None:
         self.roles = roles
         self.user_config = user_config
         self.sim_dir = sim_dir
         self.faults = faults
+        self.variants = variants or {"cp": [], "cs": []}
         self.step_timeout = step_timeout
         self.test_timeout_override = test_timeout
         self.prompt = prompt
@@ -84,12 +105,8 @@ class SutProvider:
         if user is not None and sut and sut != user.sut:
             raise pytest.UsageError(f"--ocpp-sut {sut} contradicts {path}, which describes a {user.sut!r} SUT")
         roles = {user.sut} if user else ({sut} if sut else {"cp", "cs"})
-        faults: dict[str, list[str]] = {"cp": [], "cs": []}
-        for item in config.getoption("ocpp_sim_fault"):
-            side, _, name = item.partition(":")
-            if side not in faults or not name:
-                raise pytest.UsageError(f"--ocpp-sim-fault {item!r}: write cp:NAME or cs:NAME")
-            faults[side].append(name)
+        faults = _switches(config.getoption("ocpp_sim_fault"), "--ocpp-sim-fault")
+        variants = _switches(config.getoption("ocpp_sim_variant"), "--ocpp-sim-variant")
         given_dir = config.getoption("ocpp_sim_config_dir")
         sim_dir = Path(given_dir) if given_dir else Path(config.rootpath) / "fixtures"
 
@@ -100,7 +117,7 @@ class SutProvider:
             with capture.global_and_fixture_disabled():
                 return input(text)
 
-        return cls(roles=roles, user_config=user, sim_dir=sim_dir, faults=faults,
+        return cls(roles=roles, user_config=user, sim_dir=sim_dir, faults=faults, variants=variants,
                    step_timeout=config.getoption("ocpp_step_timeout"),
                    test_timeout=config.getoption("ocpp_test_timeout"), prompt=prompt)
 
@@ -109,7 +126,11 @@ class SutProvider:
             c = self.user_config
             return f"SUT {c.sut} {c.name or c.charge_point_id} from --ocpp-config"
         faults = [f"{side}:{name}" for side, names in self.faults.items() for name in names]
-        return f"SUT roles {sorted(self.roles)} against the reference simulators" + (f", faults {faults}" if faults else "")
+        variants = [f"{side}:{name}" for side, names in self.variants.items() for name in names]
+        variants += [f"{side}:{name}" for side in ("cp", "cs") if side in self.roles
+                     for name in self.declared_config(side).simulator.get("variants") or []]
+        return (f"SUT roles {sorted(self.roles)} against the reference simulators" + (f", faults {faults}" if faults else "")
+                + (f", variants {variants}" if variants else ""))
 
     # -- configuration ------------------------------------------------------------------------
     def declared_config(self, role: str) -> SutConfig:
@@ -135,9 +156,12 @@ class SutProvider:
         return cfg
 
     def _start_simulator(self, role: str) -> SutConfig:
-        cfg = load_config(self.sim_dir / SIM_CONFIG[role])
+        path = self.sim_dir / SIM_CONFIG[role]
+        cfg = load_config(path)
         assert self.loop is not None
         fault_args = [arg for name in self.faults[role] for arg in ("--fault", name)]
+        fault_args += [arg for name in self.variants[role] for arg in ("--variant", name)]
+        fault_args += ["--config", str(path)]  # the simulator reads its variants and options from it
         if role == "cp":
             # The harness's central system must listen first; the simulator connects to it.
             server = CentralSystem(cfg)
@@ -184,7 +208,8 @@ class SutProvider:
 
     def handle(self, role: str, config: pytest.Config) -> SutHandle:
         cfg = self.config_for(role)
-        return SutHandle(cfg, Actuators(cfg.actuators, timeout=cfg.timeouts.step, prompt=self.prompt))
+        return SutHandle(cfg, Actuators(cfg.actuators, timeout=cfg.timeouts.step, prompt=self.prompt,
+                                        operator_timeout=cfg.timeouts.operator))
 
     def test_timeout(self, config: pytest.Config, role: Any) -> float:
         if self.test_timeout_override:

@@ -58,6 +58,7 @@ def run(coro: Any) -> Any:
 async def central_system(**timeouts: float) -> tuple[CentralSystem, FakeWebSocket]:
     role = CentralSystem(config(**timeouts))
     await role.begin_test("t")
+    role.housekeeping = False  # a case's steps are running: the SUT's CALLs wait for them
     ws = FakeWebSocket()
     role.new_session(ws, "CP_1#1")
     return role, ws
@@ -282,6 +283,7 @@ def test_a_second_call_while_one_is_unanswered_is_a_warning_unless_strict(strict
     async def scenario() -> None:
         role = CentralSystem(config().with_overrides(strict=strict))
         await role.begin_test("t")
+        role.housekeeping = False
         ws = FakeWebSocket()
         role.new_session(ws, "CP_1#1")
         ws.sut_send([2, "a", "Authorize", {"idTag": "T1"}])

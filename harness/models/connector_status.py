@@ -23,6 +23,11 @@ Theory of operation (OCPP 1.6 edition 2, section 4.9 StatusNotification; type 7.
   change among those three is allowed (spec 4.9; same as libocpp's connector-zero FSM).
 - A previous status that is not a ChargePointStatus was already reported when it arrived;
   the next status is judged as if it were the first one seen.
+- A step that waits for status X is met when X is reached through transitions the table
+  allows (:func:`on_the_way`): a status Y reported meanwhile is a permitted intermediate
+  when the table allows Y -> X (e.g. Preparing -> SuspendedEV -> Charging, Charging ->
+  SuspendedEV -> Finishing, a status sent again, Available before Unavailable after a
+  boot). Faulted is never on the way to another status: a fault is not a normal path.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ __all__ = [
     "CONNECTOR_ZERO_STATUSES",
     "ChargePointStatus",
     "ConnectorStatusTracker",
+    "on_the_way",
     "transition_error",
 ]
 
@@ -158,6 +164,22 @@ def transition_error(
         f"connector {connector_id}: {before.value} -> {status.value} "
         f"is not an allowed transition ({_SECTION})"
     )
+
+
+def on_the_way(connector_id: int, status: ChargePointStatus | str, targets: tuple[ChargePointStatus | str, ...]) -> bool:
+    """May ``status``, reported while a step waits for one of ``targets``, still lead there (spec 4.9)?
+
+    True when the table allows status -> target for some target (connector 0: any of its three
+    statuses), except Faulted, which is on the way only to itself. A status equal to a target
+    is not "on the way": it is the target (its other fields decide the step).
+    """
+    wanted = {t for t in map(_parse, targets) if t is not None}
+    current = _parse(status)
+    if current is None or not wanted or current in wanted or current is _S.FAULTED:
+        return False
+    if connector_id == 0:
+        return current in CONNECTOR_ZERO_STATUSES
+    return any((current, target) in ALLOWED_TRANSITIONS for target in wanted)
 
 
 class ConnectorStatusTracker:

@@ -3,15 +3,26 @@
 A role outlives connections (a charge point reboots, a central system drops us);
 expectations wait across reconnects. Per test, :meth:`Role.begin_test` gives a
 fresh trace and inbox and :meth:`Role.end_test` reports what was left unraised.
+
+Manual steps of the test (:attr:`Role.actuations`) run beside its expectations: a
+failed one fails the next step that checks, the harness sends its own next CALL only
+once they are done (so "do X, then send Y" keeps its order), and a step's timeout does
+not run while the manual step it waits on is still queued.
+
+:meth:`Role.warn` records what neither the catalog step nor the spec requires (a
+SHOULD, a reading): a warning in the report, a failure only with ``strict: true``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import warnings as python_warnings
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .. import schemas
+from ..actuators import Actuations
 from ..config import SutConfig, Timeouts
 from ..errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure, StepTimeout
 from ..inbox import ErrorReply, Expectation, Inbox, Received, Reply
@@ -21,9 +32,18 @@ from ..session import Session
 from ..trace import Entry, Trace
 from ..waits import within
 
-__all__ = ["Role"]
+__all__ = ["Role", "CaseWarning"]
 
 VALID_ERROR_CODES = frozenset(code.value for code in ErrorCode)
+
+
+@dataclass(frozen=True)
+class CaseWarning:
+    """A check neither the catalog step nor the spec requires, and the reading behind it."""
+
+    step: str
+    text: str
+    reading: str = ""
 
 
 class Role:
@@ -41,6 +61,12 @@ class Role:
         self.inbox = Inbox()
         self.session: Session | None = None
         self.violations: list[StepFailure] = []
+        self.warnings: list[CaseWarning] = []
+        self.actuations: Actuations | None = None
+        #: true except while a case's steps run (between cases, while the common state is
+        #: established or restored): no step will claim the SUT's CALLs then, so they get the
+        #: default reply at once
+        self.housekeeping = True
         self._raised = 0
         self._connected = asyncio.Event()
 
@@ -50,6 +76,7 @@ class Role:
         self.trace = Trace(name, entries=list(self.trace.entries) if self.trace.name == "between tests" else [])
         self.inbox.clear()
         self.violations.clear()
+        self.warnings = []
         self._raised = 0
         return self.trace
 
@@ -67,18 +94,45 @@ class Role:
         self.inbox.notify()
 
     def check(self, step: str) -> None:
-        """Raise the first SUT defect recorded since the last check, labelled with ``step``."""
+        """Raise the first SUT defect recorded since the last check, labelled with ``step``; or a failed manual step."""
         if self._raised < len(self.violations):
             failure = self.violations[self._raised]
             self._raised += 1
             raise type(failure)(step, failure.problem, failure.detail)
+        failed = self.actuations.unreported_failure() if self.actuations is not None else None
+        if failed is not None:
+            raise failed
+
+    def unraised(self) -> list[StepFailure]:
+        """SUT defects recorded in this test that no step has raised (reported after the last step)."""
+        return self.violations[self._raised:]
+
+    def warn(self, step: str, text: str, reading: str = "") -> None:
+        """A check neither the catalog step nor the spec requires: a warning, a failure only with ``strict: true``."""
+        if self.config.strict:
+            raise StepFailure(step, f"{text} (a failure because the SUT config sets strict: true)", reading)
+        self.warnings.append(CaseWarning(step, text, reading))
+        self.trace.event(f"warning (step {step}): {text}" + (f" [reading: {reading}]" if reading else ""))
+        python_warnings.warn(f"Step {step}: {text}", UserWarning, stacklevel=2)
+
+    async def actuations_done(self, step: str) -> None:
+        """Wait until the manual steps started so far have finished (each is bounded by its actuator's timeout)."""
+        if self.actuations is None:
+            return
+        pending = [a.task for a in self.actuations.pending]
+        if pending:
+            await asyncio.wait(pending)
+        self.check(step)
+
+    def _deadline_base(self) -> float | None:
+        return self.actuations.deadline_base() if self.actuations is not None else 0.0
 
     # -- incoming CALLs ---------------------------------------------------------------------
     def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
         raise NotImplementedError
 
     async def on_call(self, session: Session, call: Call, entry: Entry) -> None:
-        held = call.action not in self.background_actions
+        held = call.action not in self.background_actions and not self.housekeeping
         received = Received(call, entry, session, held=held)
         if held:
             loop = asyncio.get_running_loop()
@@ -130,6 +184,7 @@ class Role:
             return await self.inbox.wait_for(
                 list(expectations), step=step, timeout=timeout or self.timeouts.step,
                 answer=self.answer, check=lambda: self.check(step), ordered=ordered,
+                deadline_base=self._deadline_base,
             )
         except StepTimeout as exc:
             session = self.session
@@ -141,7 +196,8 @@ class Role:
 
     async def expect_none(self, action: str, *, step: str, within: float, **pattern: Any) -> None:
         """Fail if the SUT sends ``action`` (matching ``pattern``) within ``within`` seconds."""
-        await self.inbox.wait_none(Expectation(action, pattern), step=step, within=within, check=lambda: self.check(step))
+        await self.inbox.wait_none(Expectation(action, pattern), step=step, within=within, check=lambda: self.check(step),
+                                   deadline_base=self._deadline_base)
 
     async def call(self, action: str, payload: Mapping[str, Any], *, step: str, expect: Mapping[str, Any] | None = None,
                    allow_error: bool = False, timeout: float | None = None) -> dict[str, Any] | CallError:
@@ -150,7 +206,7 @@ class Role:
         ``expect`` is a pattern the reply must match. A CALLERROR fails the step
         unless ``allow_error`` (then the CallError is returned for the test to judge).
         """
-        self.check(step)
+        await self.actuations_done(step)
         problems = schemas.validate(action, "request", dict(payload))
         if problems:
             raise RuntimeError(f"harness {action}.req breaks the schema: {problems}")

@@ -68,6 +68,12 @@ class CentralSystem(Role):
         self.accepted_local_list: LocalAuthList | None = None
         #: configuration values the charge point reported (GetConfiguration) or accepted (ChangeConfiguration)
         self.known_configuration: dict[str, str] = {}
+        #: the configuration every case starts from (harness.common_state), taken before the first case
+        self.baseline_configuration: dict[str, str] | None = None
+        #: keys a ChangeConfiguration changed since the common state was last restored
+        self.changed_keys: set[str] = set()
+        #: reservationIds of ReserveNow requests the charge point Accepted and that no CancelReservation ended
+        self.open_reservations: set[int] = set()
 
     @property
     def url(self) -> str:
@@ -134,12 +140,16 @@ class CentralSystem(Role):
         Otherwise a test started right after the charge point booted would find the tail of
         that boot's StatusNotifications among its own messages.
         """
+        await self.settle_boot()
+        return await super().begin_test(name)
+
+    async def settle_boot(self) -> None:
+        """Wait (bounded) for the StatusNotification of every connector after the last BootNotification."""
         if not self._boot_settled.is_set():
             try:
-                await within(self._boot_settled.wait(), self.timeouts.unsolicited_reply)
+                await within(self._boot_settled.wait(), self.timeouts.step)
             except asyncio.TimeoutError:
                 pass
-        return await super().begin_test(name)
 
     def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
         action, payload = call.action, call.payload
@@ -199,8 +209,13 @@ class CentralSystem(Role):
             for kv in reply.get("configurationKey", []):
                 if "value" in kv:
                     self.known_configuration[kv["key"]] = str(kv["value"])
-        elif action == "ChangeConfiguration" and reply.get("status") == "Accepted":
+        elif action == "ChangeConfiguration" and reply.get("status") in ("Accepted", "RebootRequired"):
             self.known_configuration[payload["key"]] = str(payload["value"])
+            self.changed_keys.add(payload["key"])
+        elif action == "ReserveNow" and reply.get("status") == "Accepted":
+            self.open_reservations.add(int(payload["reservationId"]))
+        elif action == "CancelReservation":
+            self.open_reservations.discard(int(payload["reservationId"]))
         elif action == "SendLocalList" and reply.get("status") == "Accepted":
             try:
                 self.accepted_local_list = apply_send_local_list(

@@ -9,15 +9,17 @@ With the SmartCharging feature profile (``features`` of the SUT config) it keeps
 charging profiles the central system installed (a :class:`ChargingProfileStore`, fresh
 for each test: each case installs what it needs) and answers SetChargingProfile,
 ClearChargingProfile and GetCompositeSchedule from the pure models. With
-LocalAuthListManagement it keeps a Local Authorization List for the whole run (spec
-3.5.2: the list survives reboots, so versions must keep rising from case to case) and
-answers SendLocalList and GetLocalListVersion from :mod:`harness.models.local_auth_list`.
+LocalAuthListManagement it keeps a Local Authorization List (empty at the start of each
+case: OCTT's common state has no list) and answers SendLocalList and GetLocalListVersion
+from :mod:`harness.models.local_auth_list`. :meth:`ChargePoint.reset_state` makes it a fresh
+charge point before every case (harness.common_state).
 Without the profile SetChargingProfile and SendLocalList get NotSupported, GetCompositeSchedule
 Rejected, ClearChargingProfile Unknown and GetLocalListVersion -1.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -61,6 +63,8 @@ class ChargePoint(Role):
 
     peer_actions = schemas.CENTRAL_SYSTEM_ACTIONS
     background_actions: frozenset[str] = frozenset()
+    meter_start = 1000  # Wh: the register at the start of each transaction of the harness charge point
+    meter_stop = 1250  # Wh: at its end
 
     def __init__(self, config: SutConfig) -> None:
         super().__init__(config)
@@ -113,8 +117,20 @@ class ChargePoint(Role):
         self.transactions: dict[int, dict[str, Any]] = {}
         # Smart charging: the profiles installed by the central system (reset by begin_test).
         self.charging_profiles = ChargingProfileStore()
-        # Local Authorization List: kept for the whole run, as a real charge point keeps it.
+        # Local Authorization List: empty at the start of every case (OCTT common state: no local list).
         self.local_list = LocalAuthList()
+        self._fresh_configuration = copy.deepcopy(self.configuration)
+
+    def reset_state(self) -> None:
+        """A fresh charge point for the next case (OCTT common state): configuration as built, no profiles, no list.
+
+        Transactions stay on record (their ids must not be reused), but none is open.
+        """
+        self.configuration = copy.deepcopy(self._fresh_configuration)
+        self.charging_profiles = ChargingProfileStore()
+        self.local_list = LocalAuthList()
+        for tx in self.transactions.values():
+            tx["open"] = False
 
     async def connect(self, step: str = "connect") -> None:
         """Open a new connection (a fresh boot of the impersonated charge point)."""
@@ -137,9 +153,8 @@ class ChargePoint(Role):
     stop = disconnect
 
     async def begin_test(self, name: str) -> Trace:
-        """Each test starts disconnected, without charging profiles: its first CALL opens a fresh connection."""
+        """Each test starts disconnected (harness.common_state resets the rest): its first CALL opens a fresh connection."""
         await self.disconnect()
-        self.charging_profiles = ChargingProfileStore()
         return await super().begin_test(name)
 
     async def end_test(self) -> list[StepFailure]:
