@@ -35,9 +35,13 @@ from . import central_system_handlers as handlers
 from . import central_system_operator as operator
 from .central_system_handlers import CentralSystemStore, IdTagStore
 from .central_system_operator import Operator
-from .common import ActuationServer, Faults, RpcPeer, ready, watch_stdin
+from .central_system_variants import VARIANTS
+from .common import (
+    ActuationServer, Faults, RpcPeer, Switches, Variants, add_switch_arguments, list_switches, ready, switches_from,
+    watch_stdin,
+)
 
-__all__ = ["FAULTS", "SimCentralSystem", "main"]
+__all__ = ["FAULTS", "VARIANTS", "SimCentralSystem", "main"]
 
 FAULTS = {**handlers.FAULTS, **operator.FAULTS}
 
@@ -46,8 +50,9 @@ class SimCentralSystem:
     """The server side: one RpcPeer per connected charge point, one store, one operator."""
 
     def __init__(self, heartbeat_interval: int, registration: dict[str, str], faults: Faults,
-                 id_tags: IdTagStore | None = None, call_timeout: float = 10) -> None:
+                 id_tags: IdTagStore | None = None, call_timeout: float = 10, variants: Switches | None = None) -> None:
         self.faults = faults
+        self.variants = variants or Variants(VARIANTS)
         self.store = CentralSystemStore(heartbeat_interval, registration, faults, id_tags or IdTagStore())
         self.peers: dict[str, RpcPeer] = {}
         self.operator = Operator(self.store, self.peers, faults)
@@ -57,7 +62,13 @@ class SimCentralSystem:
         return {**self.store.state(), "connected": sorted(self.peers)}
 
     async def act(self, action: str, params: dict[str, Any]) -> Any:
-        return await self.operator.act(action, params)
+        """An operator command; the variants late_actuator and slow_operator answer late."""
+        result = await self.operator.act(action, params)
+        if "late_actuator" in self.variants:
+            await asyncio.sleep(0.2)
+        if "slow_operator" in self.variants:
+            await asyncio.sleep(float(self.variants.option("slow_operator_delay", 30)))
+        return result
 
     async def connection(self, ws: ServerConnection) -> None:
         assert ws.request is not None
@@ -88,10 +99,10 @@ def parse_id_tags(items: list[str]) -> IdTagStore:
 
 
 async def amain(args: argparse.Namespace) -> None:
-    faults = Faults(FAULTS, frozenset(args.fault))
-    faults.check()
+    faults, variants = switches_from(args, FAULTS, VARIANTS)
     registration = dict(item.split("=", 1) for item in args.registration)
-    cs = SimCentralSystem(args.heartbeat_interval, registration, faults, parse_id_tags(args.id_tag), args.call_timeout)
+    cs = SimCentralSystem(args.heartbeat_interval, registration, faults, parse_id_tags(args.id_tag), args.call_timeout,
+                          variants)
     api = ActuationServer(cs.act, cs.state)
     await api.start(args.host, args.http_port)
     path = "/" + args.path.strip("/")
@@ -121,11 +132,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="registration status for a chargePointId (default Accepted)")
     parser.add_argument("--id-tag", action="append", default=[], metavar="TAG=STATUS[:PARENT]",
                         help="add or change an id tag of the store (defaults: those of simulator_central_system.yaml)")
-    parser.add_argument("--fault", action="append", default=[], help="switch on a named fault (repeatable)")
-    parser.add_argument("--list-faults", action="store_true")
+    add_switch_arguments(parser)
     args = parser.parse_args(argv)
-    if args.list_faults:
-        print(Faults(FAULTS).listing())
+    if list_switches(args, FAULTS, VARIANTS):
         return
     asyncio.run(amain(args))
 

@@ -12,9 +12,11 @@ configuration keys in charge_point_config; the ordered outgoing pipeline and off
 queue in charge_point_outbox. Manual steps (harness.actuators.VOCABULARY) arrive as
 ``POST /act/<word>`` on the HTTP API; ``GET /state`` shows the connectors.
 
-A fixed-cable variant (UnlockConnector NotSupported) runs with OCPP_SIM_CP_FIXED_CABLE=1.
 Smart charging is in charge_point_smart, the local authorization list in
-charge_point_local_list (OCPP_SIM_CP_NO_LOCAL_LIST=1: a charge point without it).
+charge_point_local_list. Variants (``--list-variants``, charge_point_variants) make it take
+other paths the spec permits, or be another kind of charge point (fixed_cable,
+no_local_list); they and their options come from ``--variant`` or the ``simulator:``
+section of its config file (``--config``).
 """
 
 from __future__ import annotations
@@ -36,24 +38,29 @@ from .charge_point_handlers import HandlersMixin
 from .charge_point_local_list import LocalListMixin, add_local_list_keys, supported as local_list_supported
 from .charge_point_smart import SmartChargingMixin, add_smart_keys
 from .charge_point_outbox import Outbox
-from .common import ActuationServer, Faults, RpcPeer, ready, watch_stdin
+from .charge_point_variants import VARIANTS
+from .common import (
+    ActuationServer, Faults, RpcPeer, Switches, Variants, add_switch_arguments, list_switches, ready, switches_from,
+    watch_stdin,
+)
 
-__all__ = ["SimChargePoint", "FAULTS", "main"]
+__all__ = ["SimChargePoint", "FAULTS", "VARIANTS", "main"]
 
 
 class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, HandlersMixin):
     def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None,
-                 *, fixed_cable: bool = False) -> None:
+                 *, variants: Switches | None = None) -> None:
         self.cs_url = cs_url.rstrip("/") + "/" + cp_id
         self.cp_id = cp_id
         self.faults = faults
+        self.variants = variants or Variants(VARIANTS)
         self.password = password
-        self.fixed_cable = fixed_cable
-        self.config = Configuration(connectors, faults=faults)
+        self.fixed_cable = "fixed_cable" in self.variants
+        self.config = Configuration(connectors, faults=faults, variants=self.variants)
         add_smart_keys(self.config)
-        add_local_list_keys(self.config)
+        add_local_list_keys(self.config, supported=local_list_supported(self.variants))
         self.config.set_internal("SupportedFeatureProfiles", "Core,SmartCharging" + (
-            ",LocalAuthListManagement" if local_list_supported() else ""))
+            ",LocalAuthListManagement" if local_list_supported(self.variants) else ""))
         self.connectors: dict[int, Connector] = {i: Connector(i) for i in range(connectors + 1)}
         self.cache: dict[str, dict[str, Any]] = {}
         self.cp_faulted = False
@@ -66,6 +73,7 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
         self._restored = asyncio.Event()
         self.outbox = Outbox(self.send, self.retry_policy, self.resync_statuses)
         self.outbox.reorder_offline_meter_values = "offline_meter_values_reversed" in faults
+        self.outbox.statuses_before_replay = "status_before_offline_replay" in self.variants
 
     # -- state and manual steps ----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -76,6 +84,20 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
                 "cache": self.cache}
 
     async def act(self, action: str, params: dict[str, Any]) -> Any:
+        """A manual step; the variants late_actuator and slow_operator answer after the charge point reacted."""
+        result, caused = self.do(action, params)
+        if "late_actuator" in self.variants:  # a lab API that answers once the charger's CALLs were answered
+            if caused is not None:
+                await asyncio.wait([caused], timeout=10)
+            await asyncio.sleep(0.05)  # let the reaction reach the outbox
+            if self.outbox.open.is_set():
+                await self.drain(10.0)
+        if "slow_operator" in self.variants:  # an operator who confirms long after doing the step
+            await asyncio.sleep(float(self.variants.option("slow_operator_delay", 30)))
+        return result
+
+    def do(self, action: str, params: dict[str, Any]) -> tuple[Any, asyncio.Task[Any] | None]:
+        """Carry out a manual step; returns the answer and the task it started (if any)."""
         c = self.connectors.get(int(params.get("connector") or 1))
         if c is None:
             raise ValueError(f"no connector {params.get('connector')}")
@@ -100,7 +122,7 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
         elif action == "unplug_ev_side":
             self.ev_side_unplugged(c)
         elif action == "present_id_tag":
-            loop.create_task(self.present_id_tag(c, str(params["id_tag"])))
+            return "done", loop.create_task(self.present_id_tag(c, str(params["id_tag"])))
         elif action == "lock_failure":
             c.lock_broken = True
         elif action == "fault_connector":
@@ -128,7 +150,7 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
             self.update(c)
         else:
             raise KeyError(action)
-        return "done"
+        return "done", None
 
     def ev_side_unplugged(self, c: Connector) -> None:
         """Spec 4.10 / 9.1.23: stop (EVDisconnected) or suspend, per StopTransactionOnEVSideDisconnect."""
@@ -157,6 +179,7 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
     def on_reboot(self) -> None:
         """Volatile state is lost; transactions cut by the reboot end with reason PowerLoss (sent after boot)."""
         self.registration, self.cp_faulted = "none", False
+        self.config.apply_pending()  # RebootRequired changes take effect
         for c in self.connectors.values():
             for task in c.tasks:
                 task.cancel()
@@ -260,10 +283,9 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
 
 
 async def amain(args: argparse.Namespace) -> None:
-    faults = Faults(FAULTS, frozenset(args.fault))
-    faults.check()
+    faults, variants = switches_from(args, FAULTS, VARIANTS)
     cp = SimChargePoint(args.cs_url, args.id, args.connectors, faults, os.environ.get(args.password_env or "", None),
-                        fixed_cable=os.environ.get("OCPP_SIM_CP_FIXED_CABLE", "") == "1")
+                        variants=variants)
     api = ActuationServer(cp.act, cp.state)
     await api.start(args.http_host, args.http_port)
     ready(actuation=f"http://{args.http_host}:{api.port}")
@@ -283,11 +305,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http-host", default="127.0.0.1")
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--password-env", help="environment variable holding the basic-auth password")
-    parser.add_argument("--fault", action="append", default=[], help="switch on a named fault (repeatable)")
-    parser.add_argument("--list-faults", action="store_true")
+    add_switch_arguments(parser)
     args = parser.parse_args(argv)
-    if args.list_faults:
-        print(Faults(FAULTS).listing())
+    if list_switches(args, FAULTS, VARIANTS):
         return
     if not args.cs_url:
         parser.error("--cs-url is required")

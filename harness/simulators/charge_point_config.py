@@ -59,8 +59,10 @@ class Key:
 class Configuration:
     """The charge point's configuration keys, with ChangeConfiguration semantics."""
 
-    def __init__(self, connectors: int, *, faults: Any) -> None:
+    def __init__(self, connectors: int, *, faults: Any, variants: Any = frozenset()) -> None:
         self.faults = faults
+        self.variants = variants
+        self.pending: dict[str, str] = {}  # RebootRequired changes, applied at the next boot
         rotation = ",".join(f"{c}.RST" for c in range(connectors + 1))
         self.keys: dict[str, Key] = {
             # Core, required (spec 9.1)
@@ -95,6 +97,18 @@ class Configuration:
         }
         if "wrong_key_accessibility" in faults:
             self.keys["HeartbeatInterval"].readonly = True
+        if "authorize_from_cache" in variants:
+            self.keys["LocalPreAuthorize"].value = "true"
+        if "optional_keys_missing" in variants:
+            for name in ("MinimumStatusDuration", "AllowOfflineTxForUnknownId", "MaxEnergyOnInvalidId"):
+                self.keys.pop(name, None)
+        if "reboot_required" in variants:
+            wanted = variants.option("reboot_required_keys", [
+                "StopTransactionOnEVSideDisconnect", "UnlockConnectorOnEVSideDisconnect", "LocalAuthorizeOffline",
+                "AllowOfflineTxForUnknownId", "StopTransactionOnInvalidId"])
+            for name in wanted:
+                if name in self.keys:
+                    self.keys[name].reboot_required = True
 
     # -- reading ------------------------------------------------------------------------------
     def __getitem__(self, name: str) -> str:
@@ -134,6 +148,16 @@ class Configuration:
             return "Rejected"
         if not key.check(value) and "accept_invalid_value" not in self.faults:
             return "Rejected"
+        if key.reboot_required:
+            self.pending[name] = value  # takes effect at the next boot
+            return "RebootRequired"
         if "change_configuration_not_applied" not in self.faults:
             key.value = value
-        return "RebootRequired" if key.reboot_required else "Accepted"
+        return "Accepted"
+
+    def apply_pending(self) -> None:
+        """A boot: RebootRequired changes take effect."""
+        for name, value in self.pending.items():
+            if name in self.keys:
+                self.keys[name].value = value
+        self.pending.clear()

@@ -82,6 +82,7 @@ class ChargingMixin:
     connectors: dict[int, Connector]
     cache: dict[str, dict[str, Any]]
     cp_faulted: bool
+    variants: Any
 
     # -- status --------------------------------------------------------------------------------
     def status_of(self, c: Connector) -> tuple[str, str, str | None]:
@@ -128,6 +129,8 @@ class ChargingMixin:
         def heard(_: dict[str, Any]) -> None:
             c.reported = status
         self.outbox.put("StatusNotification", lambda: payload, heard)
+        if "repeated_status" in self.variants:  # the same status again: not a transition (spec 4.9)
+            self.outbox.put("StatusNotification", lambda: {**payload, "timestamp": now_iso()}, heard)
 
     async def resync_statuses(self) -> None:
         """After reconnecting: report every status that changed while offline (spec 4.9)."""
@@ -200,7 +203,13 @@ class ChargingMixin:
             self.cache[id_tag] = dict(info)
 
     async def authorize(self, id_tag: str) -> dict[str, Any] | None:
-        """IdTagInfo for ``id_tag``: from the central system when online, else from local data (or None)."""
+        """IdTagInfo for ``id_tag``: from the central system when online, else from local data (or None).
+
+        With LocalPreAuthorize an id the cache holds as Accepted starts without Authorize.req (spec 9.1.13).
+        """
+        cached = self.cache.get(id_tag) if self.config.bool("AuthorizationCacheEnabled") else None
+        if cached is not None and cached.get("status") == "Accepted" and self.config.bool("LocalPreAuthorize"):
+            return cached
         reply = await self.outbox.call("Authorize", lambda: {"idTag": id_tag})
         if reply is not None:
             self.remember(id_tag, reply["idTagInfo"])
@@ -278,6 +287,9 @@ class ChargingMixin:
         self.meter(c)
         tx = Transaction(c.id, id_tag, parent, int(c.energy), time.time())
         c.transaction, c.finishing, c.ev_suspended = tx, False, False
+        if "suspended_ev_before_charging" in self.variants and self.outbox.open.is_set():  # the EV takes a moment
+            c.ev_suspended = True
+            c.tasks.append(asyncio.get_running_loop().create_task(self.ev_draws(c, tx)))
 
         def started(conf: dict[str, Any]) -> None:
             tx.tx_id = conf["transactionId"]
@@ -293,6 +305,12 @@ class ChargingMixin:
         self.update(c)
         c.tasks.append(asyncio.get_running_loop().create_task(self.sample_periodically(c, tx)))
 
+    async def ev_draws(self, c: Connector, tx: Transaction, after: float = 0.3) -> None:
+        await asyncio.sleep(after)
+        if c.transaction is tx and c.ev_suspended:
+            c.ev_suspended = False
+            self.update(c)
+
     async def invalidated(self, c: Connector, tx: Transaction) -> None:
         """StartTransaction.conf did not accept the id (spec 3.5.4, errata 3.17)."""
         if c.transaction is not tx:
@@ -307,6 +325,9 @@ class ChargingMixin:
         tx = c.transaction
         if tx is None:
             return
+        if report and "suspended_ev_before_finishing" in self.variants and c.status == "Charging":
+            c.ev_suspended = True  # the EV stopped drawing energy first
+            self.update(c)
         meter_stop = self.meter(c)
         for fault, (wanted, sent) in REASON_FAULTS.items():
             if reason == wanted and fault in self.faults:
@@ -328,6 +349,10 @@ class ChargingMixin:
         def stopped(conf: dict[str, Any]) -> None:
             if id_tag and "idTagInfo" in conf:
                 self.remember(id_tag, conf["idTagInfo"])
+        finishing_first = "finishing_before_stop" in self.variants
+        if finishing_first:
+            self.update(c, report=report)
         if not ("offline_stop_lost" in self.faults and not self.outbox.open.is_set()):
             self.outbox.put("StopTransaction", payload, stopped)
-        self.update(c, report=report)
+        if not finishing_first:
+            self.update(c, report=report)

@@ -51,6 +51,7 @@ class Outbox:
         self.open = asyncio.Event()  # connected and registration Accepted
         self._wake = asyncio.Event()
         self.reorder_offline_meter_values = False  # a fault switch
+        self.statuses_before_replay = False  # a variant: on reconnect, report statuses before the queued messages
 
     # -- producing ---------------------------------------------------------------------------
     def put(self, action: str, build: Callable[[], dict[str, Any]], on_reply: Callable[[dict[str, Any]], Any] | None = None,
@@ -87,7 +88,8 @@ class Outbox:
                 for n, item in zip(positions, reversed(meters)):
                     self.items[n] = item
         if resync:
-            self.items.append(Item("task", run=self._on_resync))
+            resync_item = Item("task", run=self._on_resync)
+            self.items.appendleft(resync_item) if self.statuses_before_replay else self.items.append(resync_item)
         self.open.set()
         self._wake.set()
 

@@ -1,4 +1,10 @@
-"""What both reference simulators share: fault switches, the HTTP actuation API, an RPC peer.
+"""What both reference simulators share: fault and variant switches, the HTTP actuation API, an RPC peer.
+
+A **fault** makes a simulator break one rule on purpose (a test case must fail at its
+step); a **variant** makes it take another path the spec or the OCTT document permits
+(the test cases it touches must still pass). Both are named switches: ``--fault NAME``,
+``--variant NAME``, ``--list-faults``, ``--list-variants``, or the ``simulator:`` section of
+the simulator's config file (``--config PATH``: ``variants: [...]``, ``options: {...}``).
 
 A simulator is a separate process. It prints one line ``READY key=value ...`` on
 stdout when it listens, exits when its stdin closes (so it never outlives the test
@@ -8,37 +14,87 @@ body on a loopback HTTP port. ``GET /state`` returns its state as JSON.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
+
+import yaml
 
 from .. import ocppj
 from ..ocppj import Call, CallError, CallResult
 from ..waits import within
 
-__all__ = ["Faults", "ActuationServer", "RpcPeer", "watch_stdin", "ready"]
+__all__ = ["Faults", "Variants", "Switches", "add_switch_arguments", "switches_from", "list_switches", "ActuationServer",
+           "RpcPeer", "watch_stdin", "ready"]
 
 
 @dataclass(frozen=True)
-class Faults:
-    """Named fault switches; each one makes the simulator break one rule on purpose."""
+class Switches:
+    """Named switches of one kind (faults or variants); ``options`` are their settings (from the config)."""
 
     catalog: dict[str, str]
     enabled: frozenset[str] = frozenset()
+    kind: str = "fault"
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def __contains__(self, name: str) -> bool:
         return name in self.enabled
 
+    def option(self, name: str, default: Any) -> Any:
+        return self.options.get(name, default)
+
     def listing(self) -> str:
-        width = max(map(len, self.catalog))
+        width = max(map(len, self.catalog), default=0)
         return "\n".join(f"{name:<{width}}  {text}" for name, text in sorted(self.catalog.items()))
 
     def check(self) -> None:
         unknown = self.enabled - set(self.catalog)
         if unknown:
-            raise SystemExit(f"unknown fault(s) {sorted(unknown)}; see --list-faults")
+            raise SystemExit(f"unknown {self.kind}(s) {sorted(unknown)}; see --list-{self.kind}s")
+
+
+Faults = Switches  # a defect on purpose: the case guarding the rule must fail
+
+
+def Variants(catalog: dict[str, str], enabled: frozenset[str] = frozenset(),  # noqa: N802 - reads like the class
+             options: dict[str, Any] | None = None) -> Switches:
+    """Permitted alternatives: the cases they touch must pass."""
+    return Switches(catalog, enabled, "variant", dict(options or {}))
+
+
+def add_switch_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--fault``, ``--variant``, ``--list-faults``, ``--list-variants`` and ``--config`` of a simulator."""
+    parser.add_argument("--fault", action="append", default=[], help="switch on a named fault (repeatable)")
+    parser.add_argument("--variant", action="append", default=[], help="switch on a named variant (repeatable)")
+    parser.add_argument("--list-faults", action="store_true")
+    parser.add_argument("--list-variants", action="store_true")
+    parser.add_argument("--config", help="the simulator's config file: its 'simulator:' section names variants and options")
+
+
+def switches_from(args: argparse.Namespace, faults: dict[str, str], variants: dict[str, str]) -> tuple[Switches, Switches]:
+    """The faults and variants a simulator runs with: the command line's and its config file's ``simulator:`` section."""
+    section: dict[str, Any] = {}
+    if args.config:
+        with open(args.config, encoding="utf-8") as f:
+            section = (yaml.safe_load(f) or {}).get("simulator") or {}
+    chosen_faults = Switches(faults, frozenset(args.fault) | frozenset(section.get("faults") or []))
+    chosen_variants = Variants(variants, frozenset(args.variant) | frozenset(section.get("variants") or []),
+                               section.get("options") or {})
+    chosen_faults.check()
+    chosen_variants.check()
+    return chosen_faults, chosen_variants
+
+
+def list_switches(args: argparse.Namespace, faults: dict[str, str], variants: dict[str, str]) -> bool:
+    """Print the catalogue asked for (``--list-faults`` / ``--list-variants``); True when one was."""
+    if args.list_faults:
+        print(Switches(faults).listing())
+    if args.list_variants:
+        print(Variants(variants).listing())
+    return bool(args.list_faults or args.list_variants)
 
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
