@@ -50,6 +50,7 @@ class Timeouts:
     timing_tolerance: float = 2.0  # allowed deviation of spec timers (heartbeat, boot retry)
     heartbeat_wait_cap: float = 60.0  # harness-CP: longest wait between its own heartbeats
     clock_deviation: float = 120.0  # how far a SUT's currentTime may be from the harness's clock
+    actuation: float = 60.0  # how long a manual step done by a machine (http, shell, python actuator) may take
     operator: float = 600.0  # how long a prompt waits for a person to confirm a manual step
 
 

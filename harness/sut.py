@@ -208,7 +208,7 @@ class SutProvider:
 
     def handle(self, role: str, config: pytest.Config) -> SutHandle:
         cfg = self.config_for(role)
-        return SutHandle(cfg, Actuators(cfg.actuators, timeout=cfg.timeouts.step, prompt=self.prompt,
+        return SutHandle(cfg, Actuators(cfg.actuators, timeout=cfg.timeouts.actuation, prompt=self.prompt,
                                         operator_timeout=cfg.timeouts.operator))
 
     def test_timeout(self, config: pytest.Config, role: Any) -> float:

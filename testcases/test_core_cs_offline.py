@@ -19,9 +19,8 @@ from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import (
     connector_status,
-    from_idle,
-    boot_statuses, charging, check_stop_transaction, configure, connector_under_test, end_transaction, get_configuration,
-    id_tag_cached, require, set_available, set_connector_unavailable, setting, tx_of, unplug_to_available,
+    boot_statuses, charging, check_stop_transaction, configure, connector_under_test, get_configuration,
+    id_tag_cached, require, set_connector_unavailable, setting, tx_of,
 )
 
 
@@ -31,30 +30,28 @@ def _seconds(stamp: str) -> float:
 
 @pytest.mark.core
 @pytest.mark.tc("TC_032_1_CS", "Power failure boot charging point - configured to stop transaction(s) before going down")
-@from_idle
 async def test_tc_032_1_cs_power_failure_stop_before_going_down(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_032_1_CS, OCPP 1.6 sections 4.10, 7.36, 4.2.
 
     A charge point with back-up power stops its transactions when the power goes:
-    StopTransaction reason PowerLoss, Finishing; when power returns it boots and reports
-    the connector Finishing or Preparing and the others Available.
+    StopTransaction reason PowerLoss and Finishing, in either order (spec 4.10 does not
+    order them; the catalog does for TC_005_1, TC_012, TC_038); when power returns it
+    boots and reports the connector Finishing or Preparing and the others Available.
     """
     cs = central_system
     require(sut, "backup_power")
     tx = await charging(cs, sut, step="before (Charging)")
     await sut.act("power_loss", step="1")
-    stop = await cs.expect("StopTransaction", step="1-2 (StopTransaction.req PowerLoss)")
+    stop, _ = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, "Finishing"),
+                                  step="1-4 (StopTransaction.req PowerLoss, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "1", tx, ("PowerLoss",))
-    await cs.expect("StatusNotification", step="3-4 (StatusNotification Finishing)", connectorId=tx.connector, status="Finishing")
     await cs.expect("BootNotification", step="5-6 (BootNotification.req, answered Accepted)")
     await cs.expect_all(*boot_statuses(sut, {tx.connector: OneOf("Finishing", "Preparing")}),
                         step="7-8 (StatusNotification per connector after boot)")
-    await unplug_to_available(cs, sut, tx.connector, step="after")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_032_2_CS", "Power failure boot charging point-configured to stop transaction(s)")
-@from_idle
 async def test_tc_032_2_cs_power_failure_stop_after_boot(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_032_2_CS, OCPP 1.6 sections 4.2, 4.10, 7.36.
 
@@ -85,12 +82,10 @@ async def test_tc_032_2_cs_power_failure_stop_after_boot(central_system: Central
     if status != "Finishing":
         await cs.expect("StatusNotification", step="7-8 (StatusNotification Preparing or Finishing)", connectorId=tx.connector,
                         status=OneOf("Preparing", "Finishing"))
-    await unplug_to_available(cs, sut, tx.connector, step="after")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_034_CS", "Power Failure with Unavailable Status")
-@from_idle
 async def test_tc_034_cs_power_failure_with_unavailable_status(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_034_CS, OCPP 1.6 sections 5.2, 4.9.
 
@@ -103,7 +98,6 @@ async def test_tc_034_cs_power_failure_with_unavailable_status(central_system: C
     await cs.expect("BootNotification", step="5-6 (BootNotification.req, answered Accepted)")
     await cs.expect_all(*boot_statuses(sut, {c: "Unavailable" for c in range(sut.connectors + 1)}),
                         step="7-8 (StatusNotification Unavailable per connector and connector 0)")
-    await set_available(cs, sut, 0, step="after")
 
 
 def _values_ok(step: str, received: Received, context: str, measurands: list[str]) -> None:
@@ -150,7 +144,7 @@ async def _meter_values_case(cs: CentralSystem, sut: SutHandle, *, sampled: bool
     interval = int(setting(sut, "meter_value_sample_interval" if sampled else "clock_aligned_data_interval"))
     key, context = ("MeterValuesSampledData", "Sample.Periodic") if sampled else ("MeterValuesAlignedData", "Sample.Clock")
     tol = sut.config.timeouts.timing_tolerance
-    previous = await configure(cs, "before", {"MeterValueSampleInterval": interval if sampled else 0,
+    await configure(cs, sut, "before", {"MeterValueSampleInterval": interval if sampled else 0,
                                               "ClockAlignedDataInterval": 0 if sampled else interval})
     keys = await get_configuration(cs, f"before (GetConfiguration {key})", key)
     measurands = [m.strip() for m in keys.get(key, {}).get("value", "").split(",") if m.strip()]
@@ -168,13 +162,10 @@ async def _meter_values_case(cs: CentralSystem, sut: SutHandle, *, sampled: bool
             if off > tol:
                 raise StepFailure("3", f"MeterValue.timestamp {datetime.utcfromtimestamp(stamp).time()} is {off:.2f}s off the "
                                        f"clock-aligned boundary (every {interval}s from midnight)")
-    await end_transaction(cs, sut, tx)
-    await configure(cs, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_070_CS", "Sampled Meter Values")
-@from_idle
 async def test_tc_070_cs_sampled_meter_values(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_070_CS, OCPP 1.6 sections 3.16, 4.7, 9.1.
 
@@ -186,7 +177,6 @@ async def test_tc_070_cs_sampled_meter_values(central_system: CentralSystem, sut
 
 @pytest.mark.core
 @pytest.mark.tc("TC_071_CS", "Clock-aligned Meter Values")
-@from_idle
 async def test_tc_071_cs_clock_aligned_meter_values(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_071_CS, OCPP 1.6 sections 3.16, 4.7, 9.1.
 
@@ -200,7 +190,6 @@ async def test_tc_071_cs_clock_aligned_meter_values(central_system: CentralSyste
 
 @pytest.mark.core
 @pytest.mark.tc("TC_036_CS", "Connection Loss During Transaction")
-@from_idle
 async def test_tc_036_cs_connection_loss_during_transaction(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_036_CS, OCPP 1.6 sections 3.7, 4.7.
 
@@ -212,7 +201,7 @@ async def test_tc_036_cs_connection_loss_during_transaction(central_system: Cent
     cs = central_system
     interval = int(setting(sut, "meter_value_sample_interval"))
     tol = sut.config.timeouts.timing_tolerance
-    await configure(cs, "before", {"MeterValueSampleInterval": interval})
+    await configure(cs, sut, "before", {"MeterValueSampleInterval": interval})
     tx = await charging(cs, sut, step="before (Charging)")
     await sut.act("drop_connection", step="1")
     down = time.time()
@@ -238,18 +227,16 @@ async def test_tc_036_cs_connection_loss_during_transaction(central_system: Cent
         raise StepFailure("1", f"only {len(queued)} MeterValues.req were sampled while offline; {3} were due "
                                f"(MeterValueSampleInterval {interval}s, offline for {up - down:.1f}s)")
     _spacing("1", queued, interval, tol, "queued MeterValues")
-    await end_transaction(cs, sut, tx)
 
 
-async def _offline_before(cs: CentralSystem, sut: SutHandle, id_tag: str, extra: dict[str, Any] | None = None) -> dict[str, str]:
+async def _offline_before(cs: CentralSystem, sut: SutHandle, id_tag: str, extra: dict[str, Any] | None = None) -> None:
     """The Before section of TC_037_x/TC_039: offline authorization on, the id tag cached."""
     require(sut, "offline_transactions")
-    previous = await configure(cs, "before", {"LocalAuthorizeOffline": True, "AuthorizationCacheEnabled": True,
-                                              "AllowOfflineTxForUnknownId": True, **(extra or {})},
-                               optional=("AuthorizationCacheEnabled", "AllowOfflineTxForUnknownId", "MaxEnergyOnInvalidId"))
+    await configure(cs, sut, "before", {"LocalAuthorizeOffline": True, "AuthorizationCacheEnabled": True,
+                                   "AllowOfflineTxForUnknownId": True, **(extra or {})},
+                    optional=("AuthorizationCacheEnabled", "AllowOfflineTxForUnknownId", "MaxEnergyOnInvalidId"))
     if sut.config.extra.get("authorization_cache"):
         await id_tag_cached(cs, sut, id_tag)
-    return previous
 
 
 async def _offline_start(sut: SutHandle, cid: int, id_tag: str, step: str) -> None:
@@ -260,73 +247,71 @@ async def _offline_start(sut: SutHandle, cid: int, id_tag: str, step: str) -> No
 
 @pytest.mark.core
 @pytest.mark.tc("TC_037_1_CS", "Offline Start Transaction - Valid IdTag")
-@from_idle
 async def test_tc_037_1_cs_offline_start_transaction_valid(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_037_1_CS, OCPP 1.6 sections 3.5, 3.7.
 
     A transaction started offline with a locally valid id is reported after reconnect:
-    StartTransaction.req, then Charging. Reading: IdTagLocalAuthList (Local Auth List
-    Management) is not part of a Core run; the id comes from the cache.
+    StartTransaction.req and Charging. Reading: IdTagLocalAuthList (Local Auth List
+    Management) is not part of a Core run; the id comes from the cache. The two may come
+    in either order: a charge point may report its current status on reconnect before it
+    replays the queued transaction messages (spec 3.7 orders only the transaction messages).
     """
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.valid
-    previous = await _offline_before(cs, sut, tag)
+    await _offline_before(cs, sut, tag)
     await _offline_start(sut, cid, tag, "1")
     await sut.act("restore_connection", step="1")
-    start = await cs.expect("StartTransaction", step="1-2 (StartTransaction.req after reconnect)", connectorId=cid, idTag=tag)
-    await cs.expect("StatusNotification", step="3-4 (StatusNotification Charging)", connectorId=cid, status="Charging")
-    await end_transaction(cs, sut, tx_of(start))
-    await configure(cs, "after", previous)
+    await cs.expect_all(Expectation("StartTransaction", {"connectorId": cid, "idTag": tag}),
+                        connector_status(cid, "Charging"),
+                        step="1-4 (StartTransaction.req after reconnect, StatusNotification Charging)")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_037_2_CS", "Offline Start Transaction - Invalid IdTag - StopTransactionOnInvalidId = false")
-@from_idle
 async def test_tc_037_2_cs_offline_start_invalid_keep_transaction(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_037_2_CS, OCPP 1.6 sections 3.5.4, 4.8, 9.1.
 
     An offline transaction whose id the central system answers Invalid is not stopped
     when StopTransactionOnInvalidId is false: the connector goes SuspendedEVSE (C5).
     Assumption: IdTagCached for <Configured invalid IdTag> means the cache holds it as
-    Accepted (the harness answers Accepted while caching it).
+    Accepted (the harness answers Accepted while caching it). StartTransaction and
+    Charging may come in either order (the status may precede the replayed queue).
     """
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.invalid
-    previous = await _offline_before(cs, sut, tag, {"StopTransactionOnInvalidId": False, "MaxEnergyOnInvalidId": 0})
+    await _offline_before(cs, sut, tag, {"StopTransactionOnInvalidId": False, "MaxEnergyOnInvalidId": 0})
     await _offline_start(sut, cid, tag, "1")
     await sut.act("restore_connection", step="1")
-    start = await cs.expect("StartTransaction", step="1-2 (StartTransaction.req, answered Invalid)", connectorId=cid, idTag=tag,
-                            reply=lambda p: cs.start_transaction_reply(p, {"status": "Invalid"}))
-    await cs.expect("StatusNotification", step="3-4 (StatusNotification Charging)", connectorId=cid, status="Charging")
+    await cs.expect_all(_invalid_start(cs, cid, tag), connector_status(cid, "Charging"),
+                        step="1-4 (StartTransaction.req answered Invalid, StatusNotification Charging)")
     await cs.expect("StatusNotification", step="5-6 (StatusNotification SuspendedEVSE)", connectorId=cid, status="SuspendedEVSE")
-    await end_transaction(cs, sut, tx_of(start))
-    await configure(cs, "after", previous)
+
+
+def _invalid_start(cs: CentralSystem, cid: int, tag: str) -> Expectation:
+    """The replayed offline StartTransaction.req, answered idTagInfo Invalid."""
+    return Expectation("StartTransaction", {"connectorId": cid, "idTag": tag},
+                       lambda p: cs.start_transaction_reply(p, {"status": "Invalid"}))
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_037_3_CS", "Offline Start Transaction - Invalid IdTag - StopTransactionOnInvalidId = true")
-@from_idle
 async def test_tc_037_3_cs_offline_start_invalid_stop_transaction(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_037_3_CS, OCPP 1.6 sections 3.5.4, 4.8, 7.36.
 
     As TC_037_2_CS with StopTransactionOnInvalidId true: the transaction is stopped with
-    reason DeAuthorized, then Finishing.
+    reason DeAuthorized, and Finishing (either order, as for every stop: spec 4.10).
     """
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.invalid
-    previous = await _offline_before(cs, sut, tag, {"StopTransactionOnInvalidId": True, "MaxEnergyOnInvalidId": 0})
+    await _offline_before(cs, sut, tag, {"StopTransactionOnInvalidId": True, "MaxEnergyOnInvalidId": 0})
     await _offline_start(sut, cid, tag, "1")
     await sut.act("restore_connection", step="1")
-    start = await cs.expect("StartTransaction", step="1-2 (StartTransaction.req, answered Invalid)", connectorId=cid, idTag=tag,
-                            reply=lambda p: cs.start_transaction_reply(p, {"status": "Invalid"}))
-    await cs.expect("StatusNotification", step="3-4 (StatusNotification Charging)", connectorId=cid, status="Charging")
-    stop = await cs.expect("StopTransaction", step="5-6 (StopTransaction.req DeAuthorized)")
+    start, _ = await cs.expect_all(_invalid_start(cs, cid, tag), connector_status(cid, "Charging"),
+                                   step="1-4 (StartTransaction.req answered Invalid, StatusNotification Charging)")
+    stop, _ = await cs.expect_all(Expectation("StopTransaction"), connector_status(cid, "Finishing"),
+                                  step="5-8 (StopTransaction.req DeAuthorized, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "5", tx_of(start), ("DeAuthorized",))
-    await cs.expect("StatusNotification", step="7-8 (StatusNotification Finishing)", connectorId=cid, status="Finishing")
-    await unplug_to_available(cs, sut, cid, step="after")
-    await configure(cs, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_038_CS", "Offline Stop Transaction")
-@from_idle
 async def test_tc_038_cs_offline_stop_transaction(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_038_CS, OCPP 1.6 sections 3.7, 4.10.
 
@@ -341,12 +326,10 @@ async def test_tc_038_cs_offline_stop_transaction(central_system: CentralSystem,
     stop, _ = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, "Finishing"),
                                   step="1-4 (StopTransaction.req after reconnect, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "1", tx, ("Local",))
-    await unplug_to_available(cs, sut, tx.connector, step="after")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_039_CS", "Offline Transaction")
-@from_idle
 async def test_tc_039_cs_offline_transaction(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_039_CS, OCPP 1.6 sections 3.7, 4.8, 4.10.
 
@@ -355,7 +338,7 @@ async def test_tc_039_cs_offline_transaction(central_system: CentralSystem, sut:
     transactionId the central system gave in StartTransaction.conf.
     """
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.valid
-    previous = await _offline_before(cs, sut, tag)
+    await _offline_before(cs, sut, tag)
     await _offline_start(sut, cid, tag, "1")
     await sut.act("present_id_tag", step="1", connector=cid, id_tag=tag)
     await sut.act("unplug", step="1", connector=cid)
@@ -368,4 +351,3 @@ async def test_tc_039_cs_offline_transaction(central_system: CentralSystem, sut:
                                 "spec 3.7: transaction-related messages queued offline are delivered in the order they were queued")
     stop = await cs.expect("StopTransaction", step="3-4 (StopTransaction.req)")
     check_stop_transaction(cs, stop, "3", tx_of(start), ("Local",))
-    await configure(cs, "after", previous)

@@ -1,7 +1,8 @@
 """Core profile, charge point under test: local charging sessions, stopping rules, authorization cache, faults.
 
 Steps labelled "before" are the catalog's Before section (configuration, reusable and
-memory states); steps labelled "after" leave the charge point idle for the next case.
+memory states). The plugin's fixtures establish OCTT's common state before each case and
+restore it (configuration, transactions, connectors) after it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from harness.matching import OneOf
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import (
-    connector_status,
-    from_idle,
-    authorized, charging, check_stop_transaction, configure, connector_under_test, end_transaction, get_configuration,
-    id_tag_cached, require, setting, tx_of, unplug_to_available,
+    Tx, authorized, charging, check_stop_transaction, configure, connector_status, connector_under_test,
+    get_configuration, id_tag_cached, require, setting,
 )
 from testcases.timing import check_not_before
 
@@ -27,7 +26,6 @@ def _start(cs: CentralSystem, cid: int, tag: str, reply_info: dict | None = None
 
 @pytest.mark.core
 @pytest.mark.tc("TC_003_CS", "Regular Charging Session - Plugin First")
-@from_idle
 async def test_tc_003_cs_regular_charging_session_plugin_first(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_003_CS, OCPP 1.6 sections 4.1, 4.8, 4.9.
 
@@ -42,12 +40,10 @@ async def test_tc_003_cs_regular_charging_session_plugin_first(central_system: C
     await cs.expect("Authorize", step="3-4 (Authorize.req, answered Accepted)", idTag=tag)
     start, _ = await cs.expect_all(_start(cs, cid, tag), connector_status(cid, "Charging"),
                                    step="5-8 (StartTransaction.req, StatusNotification Charging)")
-    await end_transaction(cs, sut, tx_of(start))
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_004_1_CS", "Regular Charging Session – Identification First")
-@from_idle
 async def test_tc_004_1_cs_regular_charging_session_identification_first(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_004_1_CS, OCPP 1.6 sections 4.1, 4.8, 4.9.
 
@@ -55,17 +51,15 @@ async def test_tc_004_1_cs_regular_charging_session_identification_first(central
     plugging in starts the transaction (StartTransaction.req and Charging, either order).
     """
     cs, cid = central_system, connector_under_test(sut)
-    await configure(cs, "before", {"MeterValueSampleInterval": setting(sut, "meter_value_sample_interval")})
+    await configure(cs, sut, "before", {"MeterValueSampleInterval": setting(sut, "meter_value_sample_interval")})
     await authorized(cs, sut, step="1 (Authorized)", connector=cid)
     await sut.act("plug_in", step="2", connector=cid)
     start, _ = await cs.expect_all(_start(cs, cid, sut.id_tags.valid), connector_status(cid, "Charging"),
                                    step="3-6 (StartTransaction.req, StatusNotification Charging)")
-    await end_transaction(cs, sut, tx_of(start))
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_004_2_CS", "Regular Charging Session – Identification First - ConnectionTimeOut")
-@from_idle
 async def test_tc_004_2_cs_identification_first_connection_timeout(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_004_2_CS, OCPP 1.6 sections 4.9 (B1), 9.1.6.
 
@@ -74,7 +68,7 @@ async def test_tc_004_2_cs_identification_first_connection_timeout(central_syste
     """
     cs, cid = central_system, connector_under_test(sut)
     timeout = int(setting(sut, "connection_timeout"))
-    await configure(cs, "before", {"ConnectionTimeOut": timeout})
+    await configure(cs, sut, "before", {"ConnectionTimeOut": timeout})
     auth = await authorized(cs, sut, step="1 (Authorized)", connector=cid)
     back = await cs.expect("StatusNotification", step="2-3 (StatusNotification Available after ConnectionTimeOut)",
                            timeout=timeout + sut.config.timeouts.step, connectorId=cid, status="Available")
@@ -84,7 +78,6 @@ async def test_tc_004_2_cs_identification_first_connection_timeout(central_syste
 
 @pytest.mark.core
 @pytest.mark.tc("TC_068_CS", "Stop transaction - IdTag in StopTransaction matches IdTag in StartTransaction")
-@from_idle
 async def test_tc_068_cs_stop_transaction_idtag_matches(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_068_CS, OCPP 1.6 sections 3.4, 3.10, 4.10.
 
@@ -103,12 +96,10 @@ async def test_tc_068_cs_stop_transaction_idtag_matches(central_system: CentralS
     stop, _ = await cs.expect_all(Expectation("StopTransaction", {"idTag": tx.id_tag}), connector_status(cid, "Finishing"),
                                   step="3-6 (StopTransaction.req with the starting idTag, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "3", tx, ("Local",))
-    await unplug_to_available(cs, sut, cid, step="after")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_069_CS", "Stop transaction - ParentIdTag in StopTransaction matches ParentIdTag in StartTransaction")
-@from_idle
 async def test_tc_069_cs_stop_transaction_parent_idtag_matches(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_069_CS, OCPP 1.6 sections 3.4, 3.10, 4.10.
 
@@ -124,20 +115,18 @@ async def test_tc_069_cs_stop_transaction_parent_idtag_matches(central_system: C
     stop, _ = await cs.expect_all(Expectation("StopTransaction", {"idTag": other}), connector_status(cid, "Finishing"),
                                   step="3-6 (StopTransaction.req with the idTag of step 1, StatusNotification Finishing)")
     check_stop_transaction(cs, stop, "3", tx, ("Local",))
-    await unplug_to_available(cs, sut, cid, step="after")
 
 
-async def _ev_side_disconnect(cs: CentralSystem, sut: SutHandle, stop: bool, unlock: bool) -> tuple[dict, object]:
-    previous = await configure(cs, "before", {"MinimumStatusDuration": 0, "StopTransactionOnEVSideDisconnect": stop,
-                                              "UnlockConnectorOnEVSideDisconnect": unlock}, optional=("MinimumStatusDuration",))
+async def _ev_side_disconnect(cs: CentralSystem, sut: SutHandle, stop: bool, unlock: bool) -> Tx:
+    await configure(cs, sut, "before", {"MinimumStatusDuration": 0, "StopTransactionOnEVSideDisconnect": stop,
+                                   "UnlockConnectorOnEVSideDisconnect": unlock}, optional=("MinimumStatusDuration",))
     tx = await charging(cs, sut, step="before (Charging)")
     await sut.act("unplug_ev_side", step="1", connector=tx.connector)
-    return previous, tx
+    return tx
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_005_1_CS", "EV Side Disconnected - StopTransactionOnEVSideDisconnect = true - UnlockConnectorOnEVSideDisconnect = true")
-@from_idle
 async def test_tc_005_1_cs_ev_side_disconnected_stop_and_unlock(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_005_1_CS, OCPP 1.6 sections 4.10, 9.1.23, 9.1.33.
 
@@ -146,17 +135,14 @@ async def test_tc_005_1_cs_ev_side_disconnected_stop_and_unlock(central_system: 
     connector goes Finishing (either order).
     """
     require(sut, "fixed_cable", present=False)
-    previous, tx = await _ev_side_disconnect(central_system, sut, True, True)
+    tx = await _ev_side_disconnect(central_system, sut, True, True)
     stop, _ = await central_system.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, "Finishing"),
                                               step="1-4 (StopTransaction.req, StatusNotification Finishing)")
     check_stop_transaction(central_system, stop, "1", tx, ("EVDisconnected",))
-    await unplug_to_available(central_system, sut, tx.connector, step="after")
-    await configure(central_system, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_005_2_CS", "EV Side Disconnected - StopTransactionOnEVSideDisconnect = true - UnlockConnectorOnEVSideDisconnect = false")
-@from_idle
 async def test_tc_005_2_cs_ev_side_disconnected_stop_no_unlock(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_005_2_CS, OCPP 1.6 sections 4.10, 5.18, 9.1.23, 9.1.33.
 
@@ -165,20 +151,16 @@ async def test_tc_005_2_cs_ev_side_disconnected_stop_no_unlock(central_system: C
     locked, so an UnlockConnector afterwards unlocks it (or NotSupported: fixed cable).
     """
     cs = central_system
-    previous, tx = await _ev_side_disconnect(cs, sut, True, False)
+    tx = await _ev_side_disconnect(cs, sut, True, False)
     stop, status = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, OneOf("Finishing", "Available")),
                                        step="1-4 (StopTransaction.req, StatusNotification Finishing or Available)")
     check_stop_transaction(cs, stop, "1", tx, ("EVDisconnected",))
     await cs.call("UnlockConnector", {"connectorId": tx.connector}, step="5-6 (UnlockConnector)",
                   expect={"status": OneOf("Unlocked", "NotSupported")})
-    if status.payload["status"] == "Finishing":
-        await unplug_to_available(cs, sut, tx.connector, step="after")
-    await configure(cs, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_005_3_CS", "EV Side Disconnected - StopTransactionOnEVSideDisconnect = false - UnlockConnectorOnEVSideDisconnect = false")
-@from_idle
 async def test_tc_005_3_cs_ev_side_disconnected_no_stop(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_005_3_CS, OCPP 1.6 sections 4.9, 4.10, 5.12, 9.1.23.
 
@@ -191,7 +173,7 @@ async def test_tc_005_3_cs_ev_side_disconnected_no_stop(central_system: CentralS
     keys = await get_configuration(cs, "before (GetConfiguration StopTransactionOnEVSideDisconnect)", "StopTransactionOnEVSideDisconnect")
     if "StopTransactionOnEVSideDisconnect" not in keys:
         pytest.skip("prerequisite not met: StopTransactionOnEVSideDisconnect is not implemented")
-    previous, tx = await _ev_side_disconnect(cs, sut, False, False)
+    tx = await _ev_side_disconnect(cs, sut, False, False)
     await cs.expect("StatusNotification", step="1-2 (StatusNotification SuspendedEV/SuspendedEVSE, EV side disconnected)",
                     connectorId=tx.connector, status=OneOf("SuspendedEV", "SuspendedEVSE"))
     await cs.call("RemoteStopTransaction", {"transactionId": tx.transaction_id}, step="3-4 (RemoteStopTransaction)",
@@ -200,14 +182,10 @@ async def test_tc_005_3_cs_ev_side_disconnected_no_stop(central_system: CentralS
     stop, status = await cs.expect_all(Expectation("StopTransaction"), connector_status(tx.connector, ended),
                                        step="5-8 (StatusNotification Finishing (Available: fixed cable), StopTransaction.req)")
     check_stop_transaction(cs, stop, "7", tx, ("Remote",))
-    if status.payload["status"] == "Finishing":
-        await unplug_to_available(cs, sut, tx.connector, step="after")
-    await configure(cs, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_007_CS", "Regular Start Charging Session – Cached Id")
-@from_idle
 async def test_tc_007_cs_regular_start_charging_session_cached_id(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_007_CS, OCPP 1.6 sections 3.5.1, 5.11, 9.1.3.
 
@@ -219,9 +197,9 @@ async def test_tc_007_cs_regular_start_charging_session_cached_id(central_system
     """
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.valid
     require(sut, "authorization_cache")
-    previous = await configure(cs, "before", {"AuthorizationCacheEnabled": True})
+    await configure(cs, sut, "before", {"AuthorizationCacheEnabled": True})
     await id_tag_cached(cs, sut, tag)
-    previous |= await configure(cs, "before", {"AuthorizeRemoteTxRequests": True, "LocalPreAuthorize": True},
+    await configure(cs, sut, "before", {"AuthorizeRemoteTxRequests": True, "LocalPreAuthorize": True},
                                 optional=("AuthorizeRemoteTxRequests",))
     await sut.act("plug_in", step="1", connector=cid)
     await cs.expect("StatusNotification", step="1-2 (StatusNotification Preparing)", connectorId=cid, status="Preparing")
@@ -229,13 +207,10 @@ async def test_tc_007_cs_regular_start_charging_session_cached_id(central_system
                   expect={"status": "Accepted"})
     start, _ = await cs.expect_all(_start(cs, cid, tag), connector_status(cid, "Charging"),
                                    step="5-8 (StartTransaction.req, StatusNotification Charging)")
-    await end_transaction(cs, sut, tx_of(start))
-    await configure(cs, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_061_CS", "Clear Authorization Data in Authorization Cache")
-@from_idle
 async def test_tc_061_cs_clear_authorization_cache(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_061_CS, OCPP 1.6 sections 3.5.1, 5.4.
 
@@ -246,7 +221,7 @@ async def test_tc_061_cs_clear_authorization_cache(central_system: CentralSystem
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.valid
     require(sut, "authorization_cache")
     timeout = int(setting(sut, "connection_timeout"))
-    await configure(cs, "before", {"AuthorizationCacheEnabled": True, "LocalPreAuthorize": True, "ConnectionTimeOut": timeout})
+    await configure(cs, sut, "before", {"AuthorizationCacheEnabled": True, "LocalPreAuthorize": True, "ConnectionTimeOut": timeout})
     await authorized(cs, sut, step="1-2 (Authorized)", connector=cid)
     await sut.act("present_id_tag", step="3", connector=cid, id_tag=tag)
     await cs.expect("StatusNotification", step="3-4 (StatusNotification Available)", timeout=timeout + sut.config.timeouts.step,
@@ -255,14 +230,12 @@ async def test_tc_061_cs_clear_authorization_cache(central_system: CentralSystem
     await sut.act("present_id_tag", step="7", connector=cid, id_tag=tag)
     await cs.expect("Authorize", step="7-8 (Authorize.req for the tag of step 1)", idTag=tag)
     await cs.expect("StatusNotification", step="after (Preparing)", connectorId=cid, status="Preparing")
-    await sut.act("present_id_tag", step="after", connector=cid, id_tag=tag)
     await cs.expect("StatusNotification", step="after (Available)", timeout=timeout + sut.config.timeouts.step,
                     connectorId=cid, status="Available")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_023_CS", "Start Charging Session – Authorize invalid")
-@from_idle
 async def test_tc_023_cs_start_charging_session_authorize_invalid(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_023_CS, OCPP 1.6 sections 3.5, 4.1.
 
@@ -270,7 +243,7 @@ async def test_tc_023_cs_start_charging_session_authorize_invalid(central_system
     StartTransaction.req within <Configured Transaction Duration>.
     """
     cs, cid, bad = central_system, connector_under_test(sut), sut.id_tags.invalid
-    previous = await configure(cs, "before", {"MinimumStatusDuration": 10, "LocalPreAuthorize": True},
+    await configure(cs, sut, "before", {"MinimumStatusDuration": 10, "LocalPreAuthorize": True},
                                optional=("MinimumStatusDuration",))
     await sut.act("plug_in", step="1", connector=cid)
     await cs.expect("StatusNotification", step="1-2 (StatusNotification Preparing)", connectorId=cid, status="Preparing")
@@ -278,13 +251,10 @@ async def test_tc_023_cs_start_charging_session_authorize_invalid(central_system
     await cs.expect("Authorize", step="3-4 (Authorize.req, answered Invalid)", reply={"idTagInfo": {"status": "Invalid"}}, idTag=bad)
     await cs.expect_none("StartTransaction", step="4 (the charge point does NOT start a transaction)",
                          within=float(setting(sut, "transaction_duration")))
-    await unplug_to_available(cs, sut, cid, step="after")
-    await configure(cs, "after", previous)
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_024_CS", "Start Charging Session - Lock Failure")
-@from_idle
 async def test_tc_024_cs_start_charging_session_lock_failure(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_024_CS, OCPP 1.6 sections 4.9, 7.6.
 
@@ -307,14 +277,10 @@ async def test_tc_024_cs_start_charging_session_lock_failure(central_system: Cen
                     status="Faulted", errorCode="ConnectorLockFailure")
     await cs.expect_none("StartTransaction", step="10 (the charge point does NOT start a transaction)",
                          within=float(setting(sut, "transaction_duration")))
-    await sut.act("unplug", step="after", connector=cid)
-    await sut.act("clear_fault", step="after", connector=cid)
-    await cs.expect("StatusNotification", step="after (Available)", connectorId=cid, status="Available")
 
 
 @pytest.mark.core
 @pytest.mark.tc("TC_041_CS", "Fault Behavior")
-@from_idle
 async def test_tc_041_cs_fault_behavior(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_041_CS, OCPP 1.6 sections 4.9, 7.7.
 
@@ -329,7 +295,3 @@ async def test_tc_041_cs_fault_behavior(central_system: CentralSystem, sut: SutH
     await sut.act("present_id_tag", step="3", connector=cid, id_tag=sut.id_tags.valid)
     await cs.expect_none("StartTransaction", step="3 (the charge point does NOT start a transaction)",
                          within=float(setting(sut, "transaction_duration")))
-    await sut.act("unplug", step="after", connector=cid)
-    await sut.act("clear_fault", step="after", connector=0)
-    await cs.expect_all(*[Expectation("StatusNotification", {"connectorId": c, "status": "Available"})
-                          for c in range(sut.connectors + 1)], step="after (Available)")

@@ -7,8 +7,8 @@ the central system role applies every SendLocalList.req the charge point Accepte
 Authorize.req for an id the charge point should have accepted from that list
 (LocalPreAuthorize true).
 
-Each case leaves the charge point's local list empty and restores the configuration it
-changed ("after" steps).
+Each case starts from OCTT's common state (no local list) and the configuration it changes
+is restored after it (harness.common_state, through the plugin's fixtures).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from harness.ocppj import CallError
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import (
-    Tx, configure, connector_under_test, empty_local_list, end_transaction, from_idle, get_configuration,
+    configure, connector_under_test, get_configuration,
     send_local_list,
 )
 
@@ -42,15 +42,9 @@ async def _check_version(cs: CentralSystem, step: str, why: str) -> int:
     return int(got)
 
 
-async def _restore(cs: CentralSystem, previous: dict[str, str]) -> None:
-    if previous:
-        await configure(cs, "after (restore configuration)", previous)
-
-
 @pytest.mark.local_auth_list_management
 @pytest.mark.also_without_profile
 @pytest.mark.tc("TC_042_1_CS", "Get Local List Version (not supported)")
-@from_idle
 async def test_tc_042_1_cs_get_local_list_version_not_supported(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_042_1_CS, OCPP 1.6 sections 5.10, 6.28, 9.2.1.
 
@@ -60,7 +54,7 @@ async def test_tc_042_1_cs_get_local_list_version_not_supported(central_system: 
     prerequisite allows it).
     """
     cs = central_system
-    previous = await configure(cs, "before", {"LocalAuthListEnabled": False}, optional=("LocalAuthListEnabled",))
+    await configure(cs, sut, "before", {"LocalAuthListEnabled": False}, optional=("LocalAuthListEnabled",))
     reply = await cs.call("GetLocalListVersion", {}, step="1-2 (GetLocalListVersion)", allow_error=True)
     if isinstance(reply, CallError):
         if reply.error_code != "NotSupported":
@@ -69,24 +63,20 @@ async def test_tc_042_1_cs_get_local_list_version_not_supported(central_system: 
     elif reply["listVersion"] != -1:
         raise PayloadMismatch("2", f"GetLocalListVersion.conf listVersion is {reply['listVersion']} while the local list "
                                    "is disabled; expected -1 (spec 6.28)")
-    await _restore(cs, previous)
 
 
 @pytest.mark.local_auth_list_management
 @pytest.mark.tc("TC_042_2_CS", "Get Local List Version (empty)")
-@from_idle
 async def test_tc_042_2_cs_get_local_list_version_empty(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_042_2_CS, OCPP 1.6 sections 5.10, 5.15, 6.28: after a Full update without entries the version is 0."""
     cs = central_system
-    previous = await configure(cs, "before", {"LocalAuthListEnabled": True})
+    await configure(cs, sut, "before", {"LocalAuthListEnabled": True})
     await send_local_list(cs, "1-2 (SendLocalList Full, version 1, no list)", 1, "Full")
     await _check_version(cs, "3-4 (GetLocalListVersion)", "an empty list reports version 0, spec 5.10")
-    await _restore(cs, previous)
 
 
 @pytest.mark.local_auth_list_management
 @pytest.mark.tc("TC_043_CS", "Send Local Authorization List")
-@from_idle
 async def test_tc_043_cs_send_local_authorization_list(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_043_CS, OCPP 1.6 sections 3.5.2, 5.15, 6.41: a Full and then a Differential update are both Accepted.
 
@@ -94,27 +84,28 @@ async def test_tc_043_cs_send_local_authorization_list(central_system: CentralSy
     IdTag> Accepted; Differential version 2 adding <Configured valid IdTag 2>.
     """
     cs, tags = central_system, sut.id_tags
-    previous = await configure(cs, "before", {"LocalAuthListEnabled": True})
+    await configure(cs, sut, "before", {"LocalAuthListEnabled": True})
     await send_local_list(cs, "1-2 (SendLocalList Full)", 1, "Full", [(tags.valid, "Accepted")])
     await send_local_list(cs, "3-4 (SendLocalList Differential)", 2, "Differential", [(tags.valid_2, "Accepted")])
-    await empty_local_list(cs)
-    await _restore(cs, previous)
 
 
 @pytest.mark.local_auth_list_management
 @pytest.mark.also_without_profile
 @pytest.mark.tc("TC_043_1_CS", "Send Local Authorization List - NotSupported")
-@from_idle
 async def test_tc_043_1_cs_send_local_authorization_list_not_supported(central_system: CentralSystem,
                                                                        sut: SutHandle) -> None:
     """TC_043_1_CS, OCPP 1.6 sections 5.15, 7.48, 9.2.1.
 
-    A charge point whose local list is off answers SendLocalList with NotSupported (or
-    CALLERROR NotSupported) and keeps no list. Assumption: as in TC_042_1_CS, a charge
-    point with the profile runs it with LocalAuthListEnabled false (libocpp reading).
+    A charge point without the LocalAuthListManagement profile answers SendLocalList with
+    NotSupported (or CALLERROR NotSupported). The catalog's prerequisite is a charge point
+    without the profile (unlike TC_042_1_CS, it does not allow LocalAuthListEnabled false
+    instead, and the spec does not say what SendLocalList gets while the list is off), so a
+    charge point whose config lists the profile skips this case.
     """
     cs = central_system
-    previous = await configure(cs, "before", {"LocalAuthListEnabled": False}, optional=("LocalAuthListEnabled",))
+    if "local_auth_list_management" in sut.config.features:
+        pytest.skip("prerequisite not met: the charge point supports the LocalAuthListManagement profile "
+                    "(its config lists local_auth_list_management in 'features'); this case needs one without it")
     reply = await cs.call("SendLocalList", {"listVersion": 1, "updateType": "Full",
                                             "localAuthorizationList": [{"idTag": sut.id_tags.valid,
                                                                         "idTagInfo": {"status": "Accepted"}}]},
@@ -124,15 +115,12 @@ async def test_tc_043_1_cs_send_local_authorization_list_not_supported(central_s
             raise PayloadMismatch("2", f"SendLocalList.req was answered with CALLERROR {reply.error_code}; expected status "
                                        "NotSupported or CALLERROR NotSupported")
     elif reply["status"] != "NotSupported":
-        raise PayloadMismatch("2", f"SendLocalList.conf status is {reply['status']!r} while the local list is disabled; "
-                                   "expected 'NotSupported'")
-    await _restore(cs, previous)
-    await empty_local_list(cs)
+        raise PayloadMismatch("2", f"SendLocalList.conf status is {reply['status']!r} from a charge point without the "
+                                   "LocalAuthListManagement profile; expected 'NotSupported' (spec 5.15, 7.48)")
 
 
 @pytest.mark.local_auth_list_management
 @pytest.mark.tc("TC_043_2_CS", "Send Local Authorization List - VersionMismatch")
-@from_idle
 async def test_tc_043_2_cs_send_local_authorization_list_version_mismatch(central_system: CentralSystem,
                                                                           sut: SutHandle) -> None:
     """TC_043_2_CS, OCPP 1.6 sections 5.15, 7.48: a Differential update not newer than the list is VersionMismatch.
@@ -141,7 +129,7 @@ async def test_tc_043_2_cs_send_local_authorization_list_version_mismatch(centra
     <Configured valid IdTag 2> twice), so the list is never empty and its version is reported.
     """
     cs, tags = central_system, sut.id_tags
-    previous = await configure(cs, "before", {"LocalAuthListEnabled": True})
+    await configure(cs, sut, "before", {"LocalAuthListEnabled": True})
     await send_local_list(cs, "1-2 (SendLocalList Full, version 2)", 2, "Full", [(tags.valid, "Accepted")])
     await _check_version(cs, "3-4 (GetLocalListVersion)", "the version of the Full update")
     await send_local_list(cs, "5-6 (SendLocalList Differential, version 5)", 5, "Differential", [(tags.valid_2, "Accepted")])
@@ -149,13 +137,10 @@ async def test_tc_043_2_cs_send_local_authorization_list_version_mismatch(centra
     await send_local_list(cs, "9-10 (SendLocalList Differential, version 4)", 4, "Differential",
                           [(tags.valid_2, "Blocked")], status="VersionMismatch")
     await _check_version(cs, "11-12 (GetLocalListVersion)", "a VersionMismatch update leaves the list unchanged")
-    await empty_local_list(cs)
-    await _restore(cs, previous)
 
 
 @pytest.mark.local_auth_list_management
 @pytest.mark.tc("TC_043_3_CS", "Send Local Authorization List - Failed")
-@from_idle
 async def test_tc_043_3_cs_send_local_authorization_list_failed(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_043_3_CS, OCPP 1.6 sections 5.15, 7.48, 9.2.5.
 
@@ -168,7 +153,7 @@ async def test_tc_043_3_cs_send_local_authorization_list_failed(central_system: 
     if sut.config.extra.get("local_list_failure") != "oversized":
         pytest.skip("prerequisite not met: no way to make the charge point fail a local list "
                     "(set extra.local_list_failure: oversized if it fails lists longer than SendLocalListMaxLength)")
-    previous = await configure(cs, "before", {"LocalAuthListEnabled": True})
+    await configure(cs, sut, "before", {"LocalAuthListEnabled": True})
     keys = await get_configuration(cs, "before (GetConfiguration SendLocalListMaxLength)", "SendLocalListMaxLength")
     value = keys.get("SendLocalListMaxLength", {}).get("value", "")
     if not value.isdigit():
@@ -176,13 +161,10 @@ async def test_tc_043_3_cs_send_local_authorization_list_failed(central_system: 
     entries = [(f"FAILTAG{i:04d}", "Accepted") for i in range(int(value) + 1)]
     await send_local_list(cs, f"1-2 (SendLocalList Full, version 2, {len(entries)} entries > SendLocalListMaxLength)",
                           2, "Full", entries, status="Failed")
-    await empty_local_list(cs)
-    await _restore(cs, previous)
 
 
 @pytest.mark.local_auth_list_management
 @pytest.mark.tc("TC_008_CS", "Regular Start Charging Session – Id in Local Authorization List")
-@from_idle
 async def test_tc_008_cs_regular_start_id_in_local_authorization_list(central_system: CentralSystem, sut: SutHandle) -> None:
     """TC_008_CS, OCPP 1.6 sections 3.5.2, 5.11, 9.1.13.
 
@@ -192,7 +174,7 @@ async def test_tc_008_cs_regular_start_id_in_local_authorization_list(central_sy
     update is the reported version + 1 (at least 1).
     """
     cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.valid
-    previous = await configure(cs, "before", {"LocalPreAuthorize": True, "AuthorizationCacheEnabled": False,
+    await configure(cs, sut, "before", {"LocalPreAuthorize": True, "AuthorizationCacheEnabled": False,
                                               "LocalAuthListEnabled": True, "AuthorizeRemoteTxRequests": True},
                                optional=("AuthorizationCacheEnabled",))
     reply = await cs.call("GetLocalListVersion", {}, step="1-2 (GetLocalListVersion)")
@@ -206,10 +188,6 @@ async def test_tc_008_cs_regular_start_id_in_local_authorization_list(central_sy
                          within=min(1.5, cs.timeouts.unsolicited_reply / 2), idTag=tag)
     start, _ = await cs.expect_all(
         Expectation("StartTransaction", {"connectorId": cid, "idTag": tag}, lambda p: cs.start_transaction_reply(p)),
-        Expectation("StatusNotification", {"connectorId": cid, "status": "Charging"}, key=("connectorId",)),
+        Expectation("StatusNotification", {"connectorId": cid, "status": "Charging"}),
         step="9-12 (StartTransaction.req, StatusNotification Charging)")
-    tx = Tx(cid, tag, start.replied["transactionId"], start.payload["meterStart"])
-    await end_transaction(cs, sut, tx)
-    await _restore(cs, previous)
-    await empty_local_list(cs)
 

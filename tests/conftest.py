@@ -42,8 +42,9 @@ def run_case(pytester: pytest.Pytester):
     """Run one official test case against the simulators, optionally with faults switched on."""
 
     def run(tc_id: str, *faults: str, step_timeout: float = 4.0, report: bool = False,
-            config_dir: Path | None = None) -> CaseRun:
-        """``config_dir``: simulator configs other than fixtures/ (e.g. a fixed-cable variant)."""
+            config_dir: Path | None = None, variants: tuple[str, ...] = (), extra_args: tuple[str, ...] = ()) -> CaseRun:
+        """``faults`` / ``variants``: ``cp:NAME`` or ``cs:NAME`` switches of the simulators;
+        ``config_dir``: simulator configs other than fixtures/ (see :func:`sim_configs`)."""
         args = [str(TESTCASES), "--ocpp-tc", tc_id, "-p", "no:cacheprovider", "--rootdir", str(ROOT),
                 "--ocpp-sim-config-dir", str(config_dir or ROOT / "fixtures"), "--ocpp-step-timeout", str(step_timeout),
                 f"--junitxml={pytester.path / 'junit.xml'}"]
@@ -53,6 +54,30 @@ def run_case(pytester: pytest.Pytester):
             args += ["-p", "no:html", "-p", "no:metadata", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:hypothesispytest"]
         for fault in faults:
             args += ["--ocpp-sim-fault", fault]
-        return CaseRun(pytester.runpytest_subprocess(*args, timeout=180), pytester.path)
+        for variant in variants:
+            args += ["--ocpp-sim-variant", variant]
+        args += list(extra_args)
+        return CaseRun(pytester.runpytest_subprocess(*args, timeout=600), pytester.path)
 
     return run
+
+
+def sim_configs(directory: Path, role: str, changes: dict) -> Path:
+    """A copy of fixtures/ in ``directory`` whose simulator config of ``role`` (cp or cs) has ``changes``
+    merged in (one level deep for mappings: e.g. {"extra": {"fixed_cable": True}, "simulator": {...}})."""
+    import shutil
+
+    import yaml
+
+    target = directory / "sim_fixtures"
+    if not target.exists():
+        shutil.copytree(ROOT / "fixtures", target)
+    path = target / ("simulator_charge_point.yaml" if role == "cp" else "simulator_central_system.yaml")
+    data = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    path.write_text(yaml.safe_dump(data))
+    return target

