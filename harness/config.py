@@ -93,6 +93,9 @@ class SutConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     # only in a reference simulator's config: the variants and options it runs with (it reads them itself)
     simulator: dict[str, Any] = field(default_factory=dict)
+    # FirmwareManagement / GetDiagnostics / GetLog: where the harness's FTP and HTTP servers listen and how the
+    # charge point reaches them (harness.transfer.TransferConfig.from_mapping reads it)
+    transfer: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> "SutConfig":
         from dataclasses import replace
@@ -116,7 +119,7 @@ def _secret(raw: Any, where: str) -> Secret | None:
 _KNOWN = {
     "sut", "name", "charge_point_id", "listen", "endpoint", "security_profile", "basic_auth_password",
     "connectors", "id_tags", "heartbeat_interval", "boot_retry_interval", "charge_point_vendor",
-    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra", "simulator",
+    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra", "simulator", "transfer",
 }
 
 
@@ -157,6 +160,7 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> SutConfig:
             strict=_flag(data.get("strict", False), f"{where}: strict"),
             extra=dict(_mapping(data, "extra", where)),
             simulator=dict(_mapping(data, "simulator", where, known={"variants", "options", "faults"})),
+            transfer=dict(_mapping(data, "transfer", where)),
         )
     except TypeError as exc:  # unknown key inside id_tags / timeouts
         raise ConfigurationError(f"{where}: {exc}") from None

@@ -36,7 +36,12 @@ MARKERS = {
     "remote_trigger": "OCPP 1.6 feature profile RemoteTrigger",
     "security": "OCPP 1.6 security extension (improved security white paper)",
 }
-TC_ID = re.compile(r"^TC_\d{3}(_\d+)?_(CS|CSMS)$")
+#: the harness's own cases beyond OCTT (ids RPC_nnn_CS / RPC_nnn_CSMS); never mixed into the profile markers
+OWN_MARKERS = {
+    "ocppj": "the harness's own OCPP-J conformance cases (framing, error codes, message ids, transport): beyond OCTT",
+    "robustness": "the harness's own load and soak cases (many charge points, bursts of CALLs): beyond OCTT",
+}
+TC_ID = re.compile(r"^(TC|RPC)_\d{3}(_\d+)?_(CS|CSMS)$")
 
 _provider_key = pytest.StashKey[SutProvider]()
 _role_key = pytest.StashKey[Any]()
@@ -65,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in MARKERS.items():
+    for name, text in {**MARKERS, **OWN_MARKERS}.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config.addinivalue_line("markers", "tc(id, title): the official OCTT test case this test implements")
     config.addinivalue_line("markers", "also_without_profile: the case checks the answers of a SUT lacking its feature "
@@ -96,7 +101,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         tc_id, _ = tc
         if not TC_ID.match(tc_id):
-            raise pytest.UsageError(f"{item.nodeid}: {tc_id!r} is not an official OCTT 1.6 test case id")
+            raise pytest.UsageError(f"{item.nodeid}: {tc_id!r} is neither an official OCTT 1.6 test case id "
+                                    "(TC_nnn[_n]_CS|CSMS) nor one of the harness's own (RPC_nnn_CS|CSMS)")
         if not item.name.startswith(f"test_{tc_id.lower()}"):
             raise pytest.UsageError(f"{item.nodeid}: the test name must start with test_{tc_id.lower()}")
         if (wanted_ids and tc_id not in wanted_ids) or sut_role_of(tc_id) not in provider.roles:
@@ -241,4 +247,4 @@ def simulator_config_dir(config: pytest.Config) -> Path:
     return Path(given) if given else Path(config.rootpath) / "fixtures"
 
 
-__all__ = ["MARKERS", "tc_of", "sut_role_of", "SutConfig", "load_config", "simulator_config_dir"]
+__all__ = ["MARKERS", "OWN_MARKERS", "tc_of", "sut_role_of", "SutConfig", "load_config", "simulator_config_dir"]

@@ -56,7 +56,7 @@ def test_a_wrong_tc_id_or_test_name_is_a_usage_error(pytester: pytest.Pytester) 
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "is not an official OCTT 1.6 test case id" in result.stderr.str()
+    assert "is neither an official OCTT 1.6 test case id" in result.stderr.str()
 
 
 def test_a_config_that_contradicts_the_sut_option_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -38,6 +38,9 @@ from .charge_point_handlers import HandlersMixin
 from .charge_point_local_list import LocalListMixin, add_local_list_keys, supported as local_list_supported
 from .charge_point_smart import SmartChargingMixin, add_smart_keys
 from .charge_point_outbox import Outbox
+from .charge_point_firmware import FirmwareMixin
+from .charge_point_reservation import ReservationMixin
+from .charge_point_trigger import TriggerMixin
 from .charge_point_variants import VARIANTS
 from .common import (
     ActuationServer, Faults, RpcPeer, Switches, Variants, add_switch_arguments, list_switches, ready, switches_from,
@@ -47,7 +50,8 @@ from .common import (
 __all__ = ["SimChargePoint", "FAULTS", "VARIANTS", "main"]
 
 
-class SimChargePoint(SmartChargingMixin, LocalListMixin, ChargingMixin, HandlersMixin):
+class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargingMixin, LocalListMixin, ChargingMixin,
+                     HandlersMixin):
     def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None,
                  *, variants: Switches | None = None) -> None:
         self.cs_url = cs_url.rstrip("/") + "/" + cp_id

@@ -6,6 +6,7 @@ case guarding that rule fails, at the right step, with a message a vendor can ac
 
 from __future__ import annotations
 
+from . import charge_point_firmware, charge_point_reservation, charge_point_trigger
 from .charge_point_local_list import LOCAL_LIST_FAULTS
 from .charge_point_smart import SMART_FAULTS
 
@@ -68,3 +69,6 @@ FAULTS = {
 }
 FAULTS.update(SMART_FAULTS)  # smart charging (TC_056_CS ... TC_082_CS)
 FAULTS.update(LOCAL_LIST_FAULTS)  # local authorization list (TC_008_CS, TC_042_x_CS, TC_043_x_CS)
+FAULTS.update(charge_point_reservation.FAULTS)  # Reservation (TC_046_x_CS ... TC_053_CS)
+FAULTS.update(charge_point_firmware.FAULTS)  # FirmwareManagement (TC_044_x_CS, TC_045_x_CS)
+FAULTS.update(charge_point_trigger.FAULTS)  # RemoteTrigger (TC_054_CS, TC_055_CS)

@@ -33,5 +33,16 @@ VARIANTS = {
     "optional_keys_missing": "the keys the catalog marks '(If implemented)' do not exist (ChangeConfiguration NotSupported): "
                              "MinimumStatusDuration, AllowOfflineTxForUnknownId, MaxEnergyOnInvalidId",
     # numbers (schema multipleOf 0.1, judged in decimal)
-    "decimal_limits": "the local maximum where no charging profile applies is options.max_limit_a amperes (default 31.7)",
+    "decimal_limits": "where no charging profile applies, GetCompositeSchedule reports the local maximum "
+                      "options.max_limit_a amperes (default 31.7; x 230 V x 3 for W): one-decimal limits",
 }
+
+
+def _merge_profiles() -> None:
+    from . import charge_point_firmware, charge_point_reservation, charge_point_trigger
+
+    for module in (charge_point_reservation, charge_point_firmware, charge_point_trigger):
+        VARIANTS.update(module.VARIANTS)
+
+
+_merge_profiles()
