@@ -169,6 +169,10 @@ class Role:
         if problems:  # a harness bug or a test author's mistake, never the SUT's
             raise RuntimeError(f"harness reply to {received.action} breaks the schema: {problems}")
         await received.session.reply(received.call, payload, note)
+        self.replied(received.call, payload)
+
+    def replied(self, call: Call, payload: Mapping[str, Any]) -> None:
+        """A CALL of the SUT was answered with ``payload`` (a hook for what the role learns from its own answers)."""
 
     # -- the step vocabulary ---------------------------------------------------------------------
     async def expect(self, action: str, *, step: str, reply: Reply = None, timeout: float | None = None,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from websockets.asyncio.server import Server, ServerConnection
 
 from .. import schemas
 from ..config import SutConfig
-from ..errors import ProtocolFailure, UnexpectedMessage
+from ..errors import PayloadMismatch, ProtocolFailure, UnexpectedMessage
+from ..field_checks import FieldChecks
 from ..inbox import ErrorReply
 from ..models.connector_status import ConnectorStatusTracker
 from ..models.local_auth_list import VALID_STATUSES, LocalAuthList, PayloadError, apply_send_local_list
@@ -74,6 +75,9 @@ class CentralSystem(Role):
         self.changed_keys: set[str] = set()
         #: reservationIds of ReserveNow requests the charge point Accepted and that no CancelReservation ended
         self.open_reservations: set[int] = set()
+        #: registers, closed transactions and clocks, judged on every CALL of the charge point (harness.field_checks)
+        self.field_checks = FieldChecks(started=datetime.now(timezone.utc),
+                                        deviation=timedelta(seconds=config.timeouts.clock_deviation))
 
     @property
     def url(self) -> str:
@@ -116,7 +120,9 @@ class CentralSystem(Role):
         await session.wait_closed()
 
     async def on_call(self, session: Session, call: Call, entry: Entry) -> None:
-        """Judge every StatusNotification against the spec 4.9 transition table, in every test."""
+        """Judge every StatusNotification against the spec 4.9 transition table, and the field checks, in every test."""
+        for problem in self.field_checks.observe(call.action, call.payload, datetime.now(timezone.utc)):
+            self.record_violation(PayloadMismatch("", problem, f"frame: {entry.text[:500]}"))
         if call.action == "BootNotification":
             self.connector_status.reset()  # a (re)boot: statuses start afresh
             self._after_boot = set(range(self.config.connectors + 1))
@@ -178,6 +184,10 @@ class CentralSystem(Role):
         status = {tags.blocked: "Blocked", tags.expired: "Expired"}.get(id_tag, "Invalid")
         return {"status": status}
 
+    def replied(self, call: Call, payload: Mapping[str, Any]) -> None:
+        if call.action == "StopTransaction":
+            self.field_checks.confirmed_stop(call.payload["transactionId"])
+
     def new_transaction_id(self) -> int:
         return next(self._transaction_ids)
 
@@ -192,6 +202,7 @@ class CentralSystem(Role):
         """
         transaction_id = self.new_transaction_id()
         self.issued_transactions[transaction_id] = dict(payload)
+        self.field_checks.started_transaction(transaction_id, payload.get("meterStart", 0))
         info = dict(id_tag_info) if id_tag_info is not None else self.id_tag_info(str(payload.get("idTag", "")))
         return {"transactionId": transaction_id, "idTagInfo": info}
 
