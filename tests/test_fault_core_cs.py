@@ -70,7 +70,8 @@ FAULTS = [
     fault("TC_032_1_CS", "power_loss_reason_local", "1", ["reason is 'Local'", "PowerLoss"]),
     fault("TC_032_2_CS", "power_cut_stop_wrong_transaction_id", "5", ["was never issued by the central system"]),
     fault("TC_034_CS", "availability_not_persistent", "7-8", ["reported Available", "never reached 'Unavailable'"]),
-    fault("TC_036_CS", "offline_meter_values_reversed", "1", ["not in chronological order"]),
+    # the field check on every frame names the reversed replay first: the register falls
+    fault("TC_036_CS", "offline_meter_values_reversed", "1-2", ["fell from", "MUST increase monotonically"]),
     fault("TC_037_1_CS", "offline_start_lost", "1-4", ["StartTransaction.req", "did not arrive"]),
     fault("TC_037_2_CS", "ignore_invalid_id", "5-6", ["status='SuspendedEVSE'", "did not arrive"]),
     fault("TC_037_3_CS", "ignore_invalid_id", "5-8", ["StopTransaction.req", "did not arrive"]),

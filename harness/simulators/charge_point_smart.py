@@ -1,13 +1,24 @@
 """Smart charging in the reference charge point (SmartCharging profile; spec 3.13, 5.5, 5.7, 5.11, 5.16, 9.4).
 
-The charge point keeps its installed profiles in a :class:`ChargingProfileStore` and
-judges them with the same model the harness uses: SetChargingProfile is validated with
-``validate_profile`` and installed with the store's replace rules; ClearChargingProfile is
-``ChargingProfileStore.clear``; GetCompositeSchedule is ``composite_schedule`` from the
-current time, with spans where no profile applies filled with the charge point's own
-maximum (:data:`MAX_CURRENT` A per phase, 3 phases). A RemoteStartTransaction.req with a
-chargingProfile (TxProfile only) installs it for the transaction it starts; TxProfiles
-are dropped when their transaction ends (spec 3.13.1).
+An implementation of its own, on purpose: the harness judges this charge point with its
+own models (models/charging_profile.py, composite_schedule.py, composite_compare.py), so a
+simulator answering with those models could only agree with them. Here the install rules and the
+store are charge_point_smart_profiles, the composite schedule charge_point_smart_composite
+(a walk over a per-profile point query, not the model's algorithm); both written from the
+spec and shared/smart_charging.md, taking the readings the harness takes by default (listed
+in those modules' docstrings, sections 2 and 4 of the notes).
+
+- SetChargingProfile: Rejected when a rule of charge_point_smart_profiles.RULES is broken,
+  else installed (replacing same id / same stackLevel+purpose on the connector) and Accepted.
+- ClearChargingProfile: Accepted iff a profile matched (id alone, or the AND of the filters).
+- GetCompositeSchedule: Rejected for an unknown connector or a unit the charge point does not
+  allow; else the composite from now (floored to the second) for ``duration`` seconds, in
+  the requested unit (A when none is asked for). Spans where no profile applies carry the
+  charge point's own maximum: :data:`MAX_CURRENT` A per phase on 3 phases, or with the
+  variant ``decimal_limits`` ``options.max_limit_a`` (default 31.7 A), converted for W.
+- RemoteStartTransaction.req with a chargingProfile: TxProfile only, no transactionId
+  (spec 5.11); installed for the transaction it starts. TxProfiles of a connector are
+  dropped when its transaction ends (spec 3.13.1).
 
 Faults (``SMART_FAULTS``) break one of these rules each.
 """
@@ -15,31 +26,29 @@ Faults (``SMART_FAULTS``) break one of these rules each.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
-from ..models.charging_profile import (
-    ChargePointSmartChargingState,
-    ChargingProfile,
-    ChargingProfilePurpose,
-    ChargingProfileStore,
-    ChargingRateUnit,
-    InstalledProfile,
-    format_datetime,
-    parse_allowed_units,
-    validate_profile,
-)
-from ..models.composite_schedule import Transaction as ModelTransaction
-from ..models.composite_schedule import composite_schedule, convert_limit
 from .charge_point_config import Configuration, Key
 from .charge_point_connectors import Connector
+from .charge_point_smart_composite import VOLTAGE, Request, composite_periods
+from .charge_point_smart_profiles import (
+    PURPOSES,
+    Context,
+    Profile,
+    ProfileStore,
+    Stored,
+    allowed_units,
+    broken_rules,
+    decode_profile,
+    stamp,
+)
 
-__all__ = ["SMART_FAULTS", "SmartChargingMixin", "MAX_CURRENT", "add_smart_keys"]
+__all__ = ["MAX_CURRENT", "SMART_FAULTS", "SmartChargingMixin", "add_smart_keys"]
 
 #: the charge point's own maximum, per phase (what it reports where no profile applies)
 MAX_CURRENT = 32.0
 PHASES = 3
-VOLTAGE = 230.0
 
 SMART_FAULTS = {
     "txdefault_ignored_without_transaction": "GetCompositeSchedule ignores TxDefaultProfiles while no transaction runs",
@@ -53,6 +62,13 @@ SMART_FAULTS = {
     "stack_level_ignored": "stackLevel ignored: of the profiles of one purpose the one installed first wins",
     "remote_start_profile_ignored": "RemoteStartTransaction.req: the chargingProfile is accepted but never installed",
     "remote_start_any_purpose_accepted": "RemoteStartTransaction.req with a non-TxProfile chargingProfile is accepted",
+}
+
+#: install rules (charge_point_smart_profiles.RULES) a fault waives
+_WAIVED = {
+    "txprofile_accepted_without_transaction": "no_transaction",
+    "wrong_transaction_id_accepted": "wrong_transaction",
+    "remote_start_any_purpose_accepted": "not_tx_profile",
 }
 
 
@@ -77,103 +93,107 @@ class SmartChargingMixin:
     connectors: dict[int, Connector]
     config: Configuration
     faults: Any
-    profiles: ChargingProfileStore = ChargingProfileStore()
+    variants: Any
 
-    def smart_state(self) -> ChargePointSmartChargingState:
-        return ChargePointSmartChargingState(
-            max_stack_level=self.config.int("ChargeProfileMaxStackLevel"),
+    @property
+    def charging_profiles(self) -> ProfileStore:
+        """The installed profiles (kept across reboots of the simulated charge point, like its configuration)."""
+        store = self.__dict__.get("_charging_profiles")
+        if store is None:
+            store = self.__dict__["_charging_profiles"] = ProfileStore()
+        return store  # type: ignore[no-any-return]
+
+    # -- SetChargingProfile / RemoteStartTransaction ------------------------------------------------
+    def _violations(self, profile: Profile, connector_id: int, *, remote_start: bool = False) -> list[str]:
+        running = {c.id: c.transaction.tx_id for c in self.connectors.values()
+                   if c.transaction is not None and c.transaction.tx_id is not None}
+        context = Context(
+            connector=connector_id, connectors=len(self.connectors) - 1,
+            max_stack=self.config.int("ChargeProfileMaxStackLevel"),
             max_periods=self.config.int("ChargingScheduleMaxPeriods"),
             max_installed=self.config.int("MaxChargingProfilesInstalled"),
-            allowed_units=parse_allowed_units(self.config["ChargingScheduleAllowedChargingRateUnit"]),
-            active_transactions={c.id: c.transaction.tx_id for c in self.connectors.values()
-                                 if c.transaction is not None and c.transaction.tx_id is not None},
-            number_of_connectors=len(self.connectors) - 1,
-        )
+            units=allowed_units(self.config["ChargingScheduleAllowedChargingRateUnit"]), running=running,
+            installed_after=self.charging_profiles.count_after_install(connector_id, profile), remote_start=remote_start)
+        waived = {rule for fault, rule in _WAIVED.items() if fault in self.faults}
+        return [rule for rule in broken_rules(profile, context) if rule not in waived]
 
     async def on_SetChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            profile = ChargingProfile.from_payload(payload["csChargingProfiles"])
-        except (ValueError, KeyError, TypeError):
+            profile, cid = decode_profile(payload["csChargingProfiles"]), int(payload["connectorId"])
+        except (KeyError, ValueError, TypeError):
             return {"status": "Rejected"}
-        cid = payload["connectorId"]
-        violations = validate_profile(profile, cid, self.smart_state(), installed=self.profiles.entries)
-        if "txprofile_accepted_without_transaction" in self.faults:
-            violations = [v for v in violations if "without an active transaction" not in v]
-        if "wrong_transaction_id_accepted" in self.faults:
-            violations = [v for v in violations if "!= running transaction" not in v]
-        if violations:
+        if self._violations(profile, cid):
             return {"status": "Rejected"}
-        self.profiles = self.profiles.install(cid, profile)
+        self.charging_profiles.install(cid, profile)
         return {"status": "Accepted"}
-
-    async def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
-        purpose = payload.get("chargingProfilePurpose")
-        store, status = self.profiles.clear(
-            id=payload.get("id"), connector_id=payload.get("connectorId"),
-            purpose=ChargingProfilePurpose(purpose) if purpose else None, stack_level=payload.get("stackLevel"))
-        if not ("profile_kept_after_clear" in self.faults and payload.get("id") is not None):
-            self.profiles = store
-        return {"status": status.value}
-
-    def _profiles_for_composite(self, connector_id: int) -> list[InstalledProfile]:
-        entries = list(self.profiles.entries)
-        running = self.connectors[connector_id].transaction if connector_id in self.connectors else None
-        drop: set[ChargingProfilePurpose] = set()
-        if "txdefault_ignored_without_transaction" in self.faults and running is None:
-            drop.add(ChargingProfilePurpose.TX_DEFAULT_PROFILE)
-        if "txdefault_ignored_during_transaction" in self.faults and running is not None:
-            drop.add(ChargingProfilePurpose.TX_DEFAULT_PROFILE)
-        if "txdefault_beats_txprofile" in self.faults:
-            drop.add(ChargingProfilePurpose.TX_PROFILE)
-        if "cpmax_not_capping" in self.faults:
-            drop.add(ChargingProfilePurpose.CHARGE_POINT_MAX_PROFILE)
-        entries = [e for e in entries if e.profile.charging_profile_purpose not in drop]
-        if "stack_level_ignored" in self.faults:  # equal ranks: the model lets the later one win, so reverse
-            entries = [InstalledProfile(e.connector_id, _with_stack_level(e.profile, 0)) for e in reversed(entries)]
-        return entries
-
-    async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
-        cid, duration = payload["connectorId"], payload["duration"]
-        allowed = parse_allowed_units(self.config["ChargingScheduleAllowedChargingRateUnit"])
-        unit = ChargingRateUnit(payload.get("chargingRateUnit", "A"))
-        if not 0 <= cid < len(self.connectors) or unit not in allowed:
-            return {"status": "Rejected"}
-        now = time.time() - (60 if "composite_start_in_the_past" in self.faults else 0)
-        start = datetime.fromtimestamp(int(now), timezone.utc)
-        tx = self.connectors[cid].transaction if cid > 0 else None
-        running = None if tx is None else ModelTransaction(datetime.fromtimestamp(int(tx.started), timezone.utc), tx.tx_id)
-        composite = composite_schedule(self._profiles_for_composite(cid), cid, start, duration, unit=unit,
-                                       transaction=running, nominal_voltage=VOLTAGE)
-        own_max = convert_limit(MAX_CURRENT, ChargingRateUnit.A, unit, PHASES, VOLTAGE)
-        return {"status": "Accepted", "connectorId": cid, "scheduleStart": format_datetime(start),
-                "chargingSchedule": composite.to_payload(no_limit=own_max)}
 
     def remote_start_profile(self, payload: dict[str, Any], connector_id: int | None) -> str | None:
         """Check RemoteStartTransaction.req's chargingProfile (spec 5.11): None if fine, else the .conf status."""
         if "chargingProfile" not in payload:
             return None
         try:
-            profile = ChargingProfile.from_payload(payload["chargingProfile"])
-        except (ValueError, KeyError, TypeError):
+            profile = decode_profile(payload["chargingProfile"])
+        except (KeyError, ValueError, TypeError):
             return "Rejected"
-        violations = validate_profile(profile, connector_id or 1, self.smart_state(), installed=self.profiles.entries,
-                                      remote_start=True)
-        if "remote_start_any_purpose_accepted" in self.faults:
-            violations = [v for v in violations if "must be TxProfile" not in v]
-        return "Rejected" if violations else None
+        return "Rejected" if self._violations(profile, connector_id or 1, remote_start=True) else None
 
     def install_remote_start_profile(self, c: Connector, payload: dict[str, Any]) -> None:
         """Install the accepted chargingProfile of a RemoteStartTransaction.req for the transaction on ``c``."""
         if "chargingProfile" in payload and "remote_start_profile_ignored" not in self.faults:
-            self.profiles = self.profiles.install(c.id, ChargingProfile.from_payload(payload["chargingProfile"]))
+            self.charging_profiles.install(c.id, decode_profile(payload["chargingProfile"]))
 
     def stop_transaction(self, c: Connector, reason: str, id_tag: str | None = None, *, report: bool = True) -> None:
         had = c.transaction is not None
         super().stop_transaction(c, reason, id_tag, report=report)  # type: ignore[misc]
         if had and c.transaction is None:
-            self.profiles = self.profiles.end_transaction(c.id)
+            self.charging_profiles.end_transaction(c.id)
 
+    # -- ClearChargingProfile ------------------------------------------------------------------------
+    async def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        purpose = payload.get("chargingProfilePurpose")
+        if purpose is not None and purpose not in PURPOSES:
+            return {"status": "Unknown"}
+        keep = "profile_kept_after_clear" in self.faults and payload.get("id") is not None
+        matched = self.charging_profiles.clear(id=payload.get("id"), connector=payload.get("connectorId"),
+                                               purpose=purpose, stack=payload.get("stackLevel"), remove=not keep)
+        return {"status": "Accepted" if matched else "Unknown"}
 
-def _with_stack_level(profile: ChargingProfile, level: int) -> ChargingProfile:
-    from dataclasses import replace
-    return replace(profile, stack_level=level)
+    # -- GetCompositeSchedule ------------------------------------------------------------------------
+    def own_max_current(self) -> float:
+        """Amperes per phase the charge point allows where no profile applies (variant decimal_limits: 31.7)."""
+        if "decimal_limits" in self.variants:
+            return float(self.variants.option("max_limit_a", 31.7))
+        return MAX_CURRENT
+
+    def _composite_inputs(self, connector_id: int, running: bool) -> tuple[list[Stored], Callable[[Stored], Any]]:
+        """The profiles the composite takes into account, and how a stack ranks them (faults change both)."""
+        dropped: set[str] = set()
+        if running and "txdefault_ignored_during_transaction" in self.faults:
+            dropped.add("TxDefaultProfile")
+        if not running and "txdefault_ignored_without_transaction" in self.faults:
+            dropped.add("TxDefaultProfile")
+        if "txdefault_beats_txprofile" in self.faults:
+            dropped.add("TxProfile")
+        if "cpmax_not_capping" in self.faults:
+            dropped.add("ChargePointMaxProfile")
+        chosen = [s for s in self.charging_profiles if s.profile.purpose not in dropped]
+        if "stack_level_ignored" in self.faults:
+            return chosen, lambda s: -s.order  # the one installed first wins
+        return chosen, lambda s: (s.profile.stack, s.order)
+
+    async def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cid, duration, unit = payload.get("connectorId"), payload.get("duration"), payload.get("chargingRateUnit", "A")
+        units = allowed_units(self.config["ChargingScheduleAllowedChargingRateUnit"])
+        if (not isinstance(cid, int) or not 0 <= cid < len(self.connectors) or not isinstance(duration, int)
+                or duration < 0 or unit not in units):
+            return {"status": "Rejected"}
+        start = int(time.time()) - (60 if "composite_start_in_the_past" in self.faults else 0)
+        tx = self.connectors[cid].transaction if cid > 0 else None
+        request = Request(cid, start, duration, unit, None if tx is None else int(tx.started),
+                          None if tx is None else tx.tx_id)
+        own_max = self.own_max_current() * (VOLTAGE * PHASES if unit == "W" else 1.0)
+        profiles, rank = self._composite_inputs(cid, tx is not None)
+        periods = composite_periods(profiles, request, rank=rank, own_max=own_max)
+        return {"status": "Accepted", "connectorId": cid, "scheduleStart": stamp(start),
+                "chargingSchedule": {"duration": duration, "startSchedule": stamp(start), "chargingRateUnit": unit,
+                                     "chargingSchedulePeriod": periods}}
