@@ -6,6 +6,10 @@ configured valid id tag. Steps that need the operator of the central system go
 through the actuator vocabulary (``cs_remote_start`` ...). Cases that leave a
 transaction running stop it afterwards ("cleanup", not a catalog step, never judged)
 so the next case starts without one.
+
+The operator is asked for exact values (connector, id tag, transaction). Where the
+catalog's step names none, another value than asked is a warning, unless a conforming
+charge point could then not give the step's answer (see ``states_central_system``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
 from testcases.states_central_system import (
     authorize, authorized, booted, charging, check_current_time, end_open_transactions, operator_sends,
-    remote_start, start_transaction, status, stop_transaction, warn,
+    remote_start, start_transaction, status, stop_transaction,
 )
 
 CONNECTOR = 1
@@ -157,16 +161,17 @@ async def test_tc_010_csms_remote_start_cable_plugged_in_first(charge_point: Cha
     """TC_010_CSMS, sections 5.11 (RemoteStartTransaction), 4.1, 4.8.
 
     With the cable in, the operator starts a session remotely: the central system sends
-    RemoteStartTransaction with the id tag asked for (and the connector, if it names one),
-    then authorizes that tag and starts the transaction. The harness charge point has
+    RemoteStartTransaction (the operator asks for the valid id tag on the connector; the
+    catalog names neither, so the charge point goes on with what the request names), then
+    authorizes that tag and starts the transaction. The harness charge point has
     AuthorizeRemoteTxRequests=true, hence the Authorize.
     """
     await booted(charge_point, sut)
     await status(charge_point, CONNECTOR, "Preparing", step="1-2")
-    await remote_start(charge_point, sut, step="3-4", answer="Accepted", connector=CONNECTOR)
-    await authorize(charge_point, sut.id_tags.valid, step="5-6")
-    await start_transaction(charge_point, step="7-8", connector=CONNECTOR, id_tag=sut.id_tags.valid)
-    await status(charge_point, CONNECTOR, "Charging", step="9-10")
+    tag, connector = await remote_start(charge_point, sut, step="3-4", answer="Accepted", connector=CONNECTOR)
+    await authorize(charge_point, tag, step="5-6")
+    await start_transaction(charge_point, step="7-8", connector=connector, id_tag=tag)
+    await status(charge_point, connector, "Charging", step="9-10")
     await end_open_transactions(charge_point)
 
 
@@ -180,11 +185,11 @@ async def test_tc_011_1_csms_remote_start_first(charge_point: ChargePoint, sut: 
     acknowledges Charging.
     """
     await booted(charge_point, sut)
-    await remote_start(charge_point, sut, step="1-2", answer="Accepted", connector=CONNECTOR)
-    await authorize(charge_point, sut.id_tags.valid, step="3-4")
-    await status(charge_point, CONNECTOR, "Preparing", step="5-6")
-    await start_transaction(charge_point, step="7-8", connector=CONNECTOR, id_tag=sut.id_tags.valid)
-    await status(charge_point, CONNECTOR, "Charging", step="9-10")
+    tag, connector = await remote_start(charge_point, sut, step="1-2", answer="Accepted", connector=CONNECTOR)
+    await authorize(charge_point, tag, step="3-4")
+    await status(charge_point, connector, "Preparing", step="5-6")
+    await start_transaction(charge_point, step="7-8", connector=connector, id_tag=tag)
+    await status(charge_point, connector, "Charging", step="9-10")
     await end_open_transactions(charge_point)
 
 
@@ -197,11 +202,11 @@ async def test_tc_011_2_csms_remote_start_time_out(charge_point: ChargePoint, su
     and, after the charge point's ConnectionTimeOut, Available, without a transaction.
     """
     await booted(charge_point, sut)
-    await remote_start(charge_point, sut, step="1-2", answer="Accepted", connector=CONNECTOR)
-    await authorize(charge_point, sut.id_tags.valid, step="3-4")
-    await status(charge_point, CONNECTOR, "Preparing", step="5-6")
+    tag, connector = await remote_start(charge_point, sut, step="1-2", answer="Accepted", connector=CONNECTOR)
+    await authorize(charge_point, tag, step="3-4")
+    await status(charge_point, connector, "Preparing", step="5-6")
     await charge_point.idle(connection_timeout(charge_point, sut), step="7 (the charge point's ConnectionTimeOut)")
-    await status(charge_point, CONNECTOR, "Available", step="7-8")
+    await status(charge_point, connector, "Available", step="7-8")
 
 
 @pytest.mark.core
@@ -210,8 +215,9 @@ async def test_tc_012_csms_remote_stop_charging_session(charge_point: ChargePoin
     """TC_012_CSMS, sections 5.12 (RemoteStopTransaction), 4.10.
 
     The operator stops the running transaction: the central system sends
-    RemoteStopTransaction with that transaction's id, and accepts the StopTransaction
-    (reason Remote) and the Finishing and Available that follow.
+    RemoteStopTransaction with that transaction's id (the step requires Accepted, which a
+    charge point answers only for a transaction it runs: errata 3.33), and accepts the
+    StopTransaction (reason Remote) and the Finishing and Available that follow.
     """
     await booted(charge_point, sut)
     tx = await charging(charge_point, sut)
@@ -249,9 +255,30 @@ async def test_tc_014_csms_soft_reset(charge_point: ChargePoint, sut: SutHandle)
     await _reset(charge_point, sut, "Soft")
 
 
-async def _unlock(charge_point: ChargePoint, sut: SutHandle, connector: int, answer: str, step: str = "1-2") -> None:
-    await operator_sends(charge_point, sut, "cs_unlock_connector", "UnlockConnector", step=step,
-                         reply={"status": answer}, params={"connector": connector}, connectorId=connector)
+async def _unlock(charge_point: ChargePoint, sut: SutHandle, connector: int, answer: str, step: str = "1-2", *,
+                  unknown: bool = False, session: bool = False) -> None:
+    """The operator unlocks ``connector``; the charge point answers ``answer`` (spec 5.18).
+
+    The catalog names no connector. connectorId must be > 0 (spec 6.53); a connector of the
+    charge point where the answer is Unlocked or UnlockFailed, one it does not have where
+    the case is about an ``unknown`` connector (errata 3.87: that is NotSupported), and the
+    connector of the running transaction where the case's next steps stop it (``session``:
+    spec 5.18). Any other connector than asked is a warning.
+    """
+    got = await operator_sends(charge_point, sut, "cs_unlock_connector", "UnlockConnector", step=step,
+                               reply={"status": answer}, params={"connector": connector})
+    sent = got.payload["connectorId"]
+    exists = 1 <= sent <= sut.connectors
+    needs = ("the connector of the running transaction" if session else "an unknown connector" if unknown
+             else "a connector of the charge point" if answer in ("Unlocked", "UnlockFailed") else "")
+    if sent <= 0 or (session and sent != connector) or (unknown and exists) or (needs and not unknown and not exists):
+        raise UnexpectedMessage(step, f"UnlockConnector.req names connectorId {sent}; the step needs "
+                                      f"{needs or 'a connectorId > 0'} (connector {connector}; connectors 1..{sut.connectors})",
+                                f"payload: {got.payload}\nspec 6.53: connectorId > 0; errata 3.87: an unknown connector "
+                                "is answered NotSupported; spec 5.18: unlocking stops the transaction on that connector")
+    if sent != connector:
+        charge_point.warn(step, f"UnlockConnector.req names connectorId {sent}; the operator asked for connector {connector}",
+                          "the catalog step names no connector")
 
 
 @pytest.mark.core
@@ -282,7 +309,7 @@ async def test_tc_018_1_csms_unlock_connector_with_charging_session(charge_point
     """
     await booted(charge_point, sut)
     tx = await charging(charge_point, sut)
-    await _unlock(charge_point, sut, CONNECTOR, "Unlocked")
+    await _unlock(charge_point, sut, CONNECTOR, "Unlocked", session=True)
     await status(charge_point, CONNECTOR, "Finishing", step="3-4")
     await stop_transaction(charge_point, tx, step="5-6", reason="UnlockCommand")
     await status(charge_point, CONNECTOR, "Available", step="7-8")
@@ -405,12 +432,17 @@ async def test_tc_026_csms_remote_start_rejected(charge_point: ChargePoint, sut:
 @pytest.mark.core
 @pytest.mark.tc("TC_028_CSMS", "Remote Stop Transaction – Rejected")
 async def test_tc_028_csms_remote_stop_rejected(charge_point: ChargePoint, sut: SutHandle) -> None:
-    """TC_028_CSMS, section 5.12: the central system sends RemoteStopTransaction with the id
-    of the running transaction; the charge point answers Rejected."""
+    """TC_028_CSMS, section 5.12: the central system sends RemoteStopTransaction; the charge point answers
+    Rejected. The operator asks to stop the running transaction; another transactionId is a warning (the
+    catalog names none, and a charge point answers Rejected to an unknown id as well: errata 3.33)."""
     await booted(charge_point, sut)
     tx = await charging(charge_point, sut)
-    await operator_sends(charge_point, sut, "cs_remote_stop", "RemoteStopTransaction", step="1-2",
-                         reply={"status": "Rejected"}, params={"transaction_id": tx}, transactionId=tx)
+    got = await operator_sends(charge_point, sut, "cs_remote_stop", "RemoteStopTransaction", step="1-2",
+                               reply={"status": "Rejected"}, params={"transaction_id": tx})
+    if got.payload["transactionId"] != tx:
+        charge_point.warn("1-2", f"RemoteStopTransaction.req names transactionId {got.payload['transactionId']}; the "
+                                 f"operator asked to stop the running transaction {tx}",
+                          "the catalog step names no transaction, and Rejected is the answer to an unknown id too")
     await end_open_transactions(charge_point)
 
 
@@ -429,7 +461,7 @@ async def test_tc_031_csms_unlock_connector_unknown_connector(charge_point: Char
     point does not have (one above ``connectors``); the central system sends it as asked and
     the charge point answers NotSupported."""
     await booted(charge_point, sut)
-    await _unlock(charge_point, sut, sut.connectors + 1, "NotSupported")
+    await _unlock(charge_point, sut, sut.connectors + 1, "NotSupported", unknown=True)
 
 
 @pytest.mark.core
@@ -536,4 +568,5 @@ async def test_tc_064_csms_data_transfer_to_central_system(charge_point: ChargeP
         raise PayloadMismatch(exc.step, exc.problem, exc.detail + "\nsection 4.3: a central system without this "
                               "vendor's extension answers UnknownVendorId (or Rejected / UnknownMessageId)") from None
     if reply["status"] == "Accepted":
-        warn(charge_point, f"TC_064_CSMS: the central system accepted a DataTransfer for the unknown vendor {vendor!r}")
+        charge_point.warn("1-2", f"the central system accepted a DataTransfer for the unknown vendor {vendor!r}",
+                          "catalog TC_064_CSMS: Accepted is allowed, but the vendor should be warned")

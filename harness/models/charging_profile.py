@@ -19,6 +19,7 @@ Theory of operation (spec 3.13 Smart Charging, 5.5 ClearChargingProfile, 5.16 Se
 - ChargePointMaxProfile only on connector 0; TxProfile only on a connector > 0 with an active
   transaction (and a matching transactionId when one is given); TxDefaultProfile on 0 applies to
   every connector, on N > 0 only to N.
+- A Relative profile's startSchedule is no violation: it is ignored (``ignored_fields``).
 - Installing replaces any profile with the same chargingProfileId, and any profile with the same
   stackLevel and purpose on the same connector (``ProfileRules.replace_scope``, ambiguity A11).
 - ClearChargingProfile: ``id`` alone clears by id (other fields ignored, libocpp; A8), otherwise
@@ -40,7 +41,7 @@ __all__ = [
     "ChargingProfilePurpose", "ChargingProfileStatus", "ChargingProfileStore",
     "ChargingRateUnit", "ChargingSchedule", "ChargingSchedulePeriod",
     "ClearChargingProfileStatus", "ClearIdReading", "InstalledProfile", "ProfileRules",
-    "RecurrencyKind", "ReplaceScope", "format_datetime", "parse_allowed_units",
+    "RecurrencyKind", "ReplaceScope", "format_datetime", "ignored_fields", "parse_allowed_units",
     "parse_datetime", "validate_profile",
 ]
 
@@ -365,8 +366,6 @@ def validate_profile(
         elif profile.transaction_id is not None and profile.transaction_id != running:
             out.append(f"TxProfile transactionId {profile.transaction_id} != running transaction {running}")
     schedule = profile.charging_schedule
-    if kind is ChargingProfileKind.RELATIVE and schedule.start_schedule is not None:
-        out.append("Relative profile must not have startSchedule")
     if kind is ChargingProfileKind.ABSOLUTE and schedule.start_schedule is None:
         out.append("Absolute profile needs startSchedule")
     if kind is ChargingProfileKind.RECURRING:
@@ -380,6 +379,21 @@ def validate_profile(
     kept = ChargingProfileStore(tuple(installed), rules)._without_replaced(connector_id, profile)
     if len(kept) + 1 > state.max_installed:
         out.append(f"MaxChargingProfilesInstalled={state.max_installed} would be exceeded")
+    return out
+
+
+def ignored_fields(profile: ChargingProfile) -> list[str]:
+    """Fields of ``profile`` a conforming charge point installs it with but ignores (empty = none).
+
+    Not violations: the profile is valid and :func:`validate_profile` accepts it. A Relative
+    schedule starts with the transaction (spec 7.9, 7.13: startSchedule is the start of an
+    Absolute or Recurring schedule), so a startSchedule there has no effect; OCTT's
+    TC_057_CSMS reading (2025-06 draft) expects it omitted, which a harness reports as a warning.
+    """
+    out: list[str] = []
+    if profile.charging_profile_kind is ChargingProfileKind.RELATIVE and profile.charging_schedule.start_schedule:
+        out.append("a Relative profile carries chargingSchedule.startSchedule, which a charge point ignores "
+                   "(a Relative schedule starts with the transaction)")
     return out
 
 

@@ -1,7 +1,8 @@
-"""Reference OCPP 1.6 central system: the passing SUT for ``--ocpp-sut cs``, with fault switches.
+"""Reference OCPP 1.6 central system: the passing SUT for ``--ocpp-sut cs``, with fault and variant switches.
 
     python -m harness.simulators.central_system --port 0 --heartbeat-interval 2
     python -m harness.simulators.central_system --list-faults
+    python -m harness.simulators.central_system --list-variants
 
 A complete Core-profile central system:
 
@@ -20,7 +21,9 @@ A complete Core-profile central system:
   for charging profiles and keeps the accepted ones (:mod:`.central_system_smart`), and
   keeps a versioned Local Authorization List per charge point that it sends as Full or
   Differential updates (:mod:`.central_system_local_list`);
-* keeps everything it accepted for the length of the run (``GET /state``).
+* keeps everything it accepted for the length of the run (``GET /state``);
+* takes other permitted paths when a variant says so (:mod:`.central_system_variants`:
+  ``--variant NAME`` or the ``simulator:`` section of ``--config``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from . import central_system_handlers as handlers
 from . import central_system_operator as operator
 from .central_system_handlers import CentralSystemStore, IdTagStore
 from .central_system_operator import Operator
-from .central_system_variants import VARIANTS
+from .central_system_extensions import VARIANTS as PROFILE_VARIANTS
+from .central_system_variants import VARIANTS as CORE_VARIANTS
 from .common import (
     ActuationServer, Faults, RpcPeer, Switches, Variants, add_switch_arguments, list_switches, ready, switches_from,
     watch_stdin,
@@ -44,6 +48,7 @@ from .common import (
 __all__ = ["FAULTS", "VARIANTS", "SimCentralSystem", "main"]
 
 FAULTS = {**handlers.FAULTS, **operator.FAULTS}
+VARIANTS = {**CORE_VARIANTS, **PROFILE_VARIANTS}
 
 
 class SimCentralSystem:
@@ -53,20 +58,28 @@ class SimCentralSystem:
                  id_tags: IdTagStore | None = None, call_timeout: float = 10, variants: Switches | None = None) -> None:
         self.faults = faults
         self.variants = variants or Variants(VARIANTS)
-        self.store = CentralSystemStore(heartbeat_interval, registration, faults, id_tags or IdTagStore())
+        id_tags = id_tags or IdTagStore()
+        id_tags.complete = "optional_fields_everywhere" in self.variants
+        self.store = CentralSystemStore(heartbeat_interval, registration, faults, id_tags, variants=self.variants)
         self.peers: dict[str, RpcPeer] = {}
-        self.operator = Operator(self.store, self.peers, faults)
+        self.operator = Operator(self.store, self.peers, faults, self.variants)
         self.call_timeout = call_timeout
 
     def state(self) -> dict[str, Any]:
         return {**self.store.state(), "connected": sorted(self.peers)}
 
     async def act(self, action: str, params: dict[str, Any]) -> Any:
-        """An operator command; the variants late_actuator and slow_operator answer late."""
+        """An operator command; the variants late_actuator and slow_operator answer late.
+
+        Either way the CALL has gone out and its reply is in before the HTTP answer: the
+        harness must not wait for the operator's screen before it judges the CALL, and a
+        manual step that answers after the step's timeout is not late (its own bound is
+        ``timeouts.actuation``).
+        """
         result = await self.operator.act(action, params)
-        if "late_actuator" in self.variants:
-            await asyncio.sleep(0.2)
-        if "slow_operator" in self.variants:
+        if "late_actuator" in self.variants:  # the screen refreshes a moment after the reply came in
+            await asyncio.sleep(float(self.variants.option("late_actuator_delay", 0.2)))
+        if "slow_operator" in self.variants:  # a person confirms long after the command went out
             await asyncio.sleep(float(self.variants.option("slow_operator_delay", 30)))
         return result
 

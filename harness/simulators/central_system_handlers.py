@@ -5,7 +5,9 @@ store, transactions with their meter values, and what it learnt of each charge
 point's configuration. Everything it accepted stays for the length of the run and
 is shown by ``GET /state``.
 
-Fault switches named in :data:`FAULTS` make it break one rule each, on purpose.
+Fault switches named in :data:`FAULTS` make it break one rule each, on purpose; the
+variants ``optional_fields_everywhere`` and ``data_transfer_accepted``
+(:mod:`.central_system_variants`) change its answers within what the spec allows.
 """
 
 from __future__ import annotations
@@ -74,21 +76,24 @@ def parse_time(value: str) -> datetime | None:
 
 @dataclass
 class IdTagStore:
-    """Known id tags with status and parent; anything else is Invalid."""
+    """Known id tags with status and parent; anything else is Invalid.
+
+    ``complete`` (variant optional_fields_everywhere): every IdTagInfo carries an expiryDate,
+    also of a Blocked or Invalid tag (how long a charge point may cache that answer).
+    """
 
     tags: dict[str, tuple[str, str | None]] = field(default_factory=lambda: dict(DEFAULT_ID_TAGS))
+    complete: bool = False
 
     def info(self, id_tag: str, now: datetime) -> dict[str, Any]:
         """IdTagInfo for ``id_tag`` (spec 7.27); id tags are case-insensitive (spec 3.9)."""
         known = {k.upper(): v for k, v in self.tags.items()}.get(id_tag.upper())
-        if known is None:
-            return {"status": "Invalid"}
-        status, parent = known
+        status, parent = known if known is not None else ("Invalid", None)
         info: dict[str, Any] = {"status": status}
-        if status == "Accepted":
-            info["expiryDate"] = iso(now + timedelta(days=1))
-        elif status == "Expired":
+        if status == "Expired":
             info["expiryDate"] = iso(now - timedelta(days=1))
+        elif status == "Accepted" or self.complete:
+            info["expiryDate"] = iso(now + timedelta(days=1))
         if parent:
             info["parentIdTag"] = parent
         return info
@@ -102,6 +107,7 @@ class CentralSystemStore:
     registration: dict[str, str]
     faults: Any
     id_tags: IdTagStore = field(default_factory=IdTagStore)
+    variants: Any = frozenset()
     charge_points: dict[str, dict[str, Any]] = field(default_factory=dict)
     transactions: dict[int, dict[str, Any]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -221,7 +227,8 @@ class CentralSystemStore:
         tx["stop"] = {"meterStop": p["meterStop"], "timestamp": p["timestamp"], "reason": p.get("reason", "Local"),
                       "idTag": p.get("idTag"), "received": iso(now)}
         tx["meter_values"].extend(p.get("transactionData", []))
-        return {"idTagInfo": self.id_tags.info(p["idTag"], now)} if "idTag" in p else {}
+        id_tag = p.get("idTag") or (tx.get("idTag") if "optional_fields_everywhere" in self.variants else None)
+        return {"idTagInfo": self.id_tags.info(id_tag, now)} if id_tag else {}
 
     def on_MeterValues(self, record: dict[str, Any], call: Call, now: datetime) -> dict[str, Any]:
         p = call.payload
@@ -233,6 +240,8 @@ class CentralSystemStore:
         record["data_transfers"].append(call.payload)
         if "data_transfer_wrong_status" in self.faults:
             return {"status": "NotKnown"}
+        if "data_transfer_accepted" in self.variants:
+            return {"status": "Accepted"}
         return {"status": "UnknownVendorId"}  # this central system knows no vendor extensions
 
     def on_DiagnosticsStatusNotification(self, record: dict[str, Any], call: Call, now: datetime) -> dict[str, Any]:

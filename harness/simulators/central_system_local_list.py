@@ -14,6 +14,10 @@ The new listVersion is one above both the version it last installed and the vers
 charge point last reported. On the answer it keeps the list (Accepted), resends a Full
 list (VersionMismatch, or Failed of a Differential: spec 5.15 SHOULD), or stops (Failed of
 a Full list, NotSupported). The list of each charge point is in ``GET /state``.
+
+Variants (:mod:`.central_system_variants`): ``full_list_same_version`` (a Full list keeps
+the version it holds), ``differential_right_after_failed`` and ``resend_after_not_supported``
+(a retry the back-end makes on its own right after the operator's command returned).
 """
 
 from __future__ import annotations
@@ -33,8 +37,6 @@ FAULTS = {
     "local_list_too_long": "send one entry more than the charge point's SendLocalListMaxLength",
     "entry_without_id_tag_info_in_full": "leave out the idTagInfo of the first entry of a Full list",
     "ignores_version_mismatch": "after VersionMismatch, send the same Differential update again instead of a Full list",
-    "not_supported_ignored": "after NotSupported, send the same SendLocalList again",
-    "failed_retried_as_differential": "after Failed of a Full list, retry it as a Differential update",
 }
 
 #: op.send(cp_id, record, word, action, payload) -> the charge point's reply (or callerror) as a dict
@@ -44,9 +46,10 @@ Send = Callable[[str, dict[str, Any], str, str, dict[str, Any]], Awaitable[dict[
 class LocalLists:
     """Builds GetLocalListVersion / SendLocalList and keeps each charge point's list and version."""
 
-    def __init__(self, id_tags: IdTagStore, faults: Any) -> None:
+    def __init__(self, id_tags: IdTagStore, faults: Any, variants: Any = frozenset()) -> None:
         self.id_tags = id_tags
         self.faults = faults
+        self.variants = variants
         self._background: set[asyncio.Task[Any]] = set()
 
     @staticmethod
@@ -87,8 +90,10 @@ class LocalLists:
             await send(cp_id, record, word, "GetLocalListVersion", {})
         base = max(state["version"], state["reported"] or 0)
         version = base if "local_list_version_not_increased" in self.faults else base + 1
-        entries = self._entries(update, p)
         sent_type = "Full" if "differential_sent_as_full" in self.faults else update
+        if sent_type == "Full" and "full_list_same_version" in self.variants:
+            version = self._full_version(state)
+        entries = self._entries(update, p)
         payload = {"listVersion": version, "updateType": sent_type, "localAuthorizationList": entries}
         reply = await send(cp_id, record, word, "SendLocalList", payload)
         status = reply.get("status")
@@ -102,17 +107,23 @@ class LocalLists:
             state.update(version=version, entries=kept, reported=version, supported=True)
         elif status == "NotSupported":
             state["supported"] = False
-            if "not_supported_ignored" in self.faults:
+            if "resend_after_not_supported" in self.variants:
                 self._later(send(cp_id, record, word, "SendLocalList", payload))
         elif status == "VersionMismatch" and "ignores_version_mismatch" in self.faults:
             reply = await send(cp_id, record, word, "SendLocalList", payload)
         elif status in ("VersionMismatch", "Failed") and sent_type == "Differential":
-            full = {"listVersion": version + 1, "updateType": "Full", "localAuthorizationList": self._entries("Full", p)}
+            full_version = self._full_version(state) if "full_list_same_version" in self.variants else version + 1
+            full = {"listVersion": full_version, "updateType": "Full", "localAuthorizationList": self._entries("Full", p)}
             reply = await send(cp_id, record, word, "SendLocalList", full)
-        elif status == "Failed" and "failed_retried_as_differential" in self.faults:
+        elif status == "Failed" and "differential_right_after_failed" in self.variants:
             self._later(send(cp_id, record, word, "SendLocalList", {**payload, "updateType": "Differential",
                                                                     "listVersion": version + 1}))
         return {"action": "SendLocalList", "sent": payload, "reply": reply}
+
+    @staticmethod
+    def _full_version(state: dict[str, Any]) -> int:
+        """Variant full_list_same_version: the version it holds for the charge point (never 0: errata 3.52)."""
+        return max(state["version"], state["reported"] or 0, 1)
 
     def _later(self, work: Awaitable[Any]) -> None:
         """A retry the back-end makes on its own, after the operator's command returned."""

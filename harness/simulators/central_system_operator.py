@@ -11,29 +11,34 @@ Smart charging (:mod:`.central_system_smart`) and the Local Authorization List
 more than one CALL (``cs_send_local_list``) runs as a script.
 
 Fault switches named in :data:`FAULTS` make the central system send a wrong CALL,
-or none at all, on purpose.
+or none at all, on purpose. Variants (:mod:`.central_system_variants`) make it send
+another CALL the spec and the catalog allow: ``remote_start_own_choice``,
+``unlock_other_connector`` here, the others in the smart-charging and local-list modules.
 """
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from ..ocppj import CallError, CallResult
+from . import central_system_extensions as extensions
 from . import central_system_local_list as local_list
 from . import central_system_smart as smart
 from .central_system_handlers import CentralSystemStore, iso
 from .central_system_local_list import LocalLists
 from .central_system_smart import SmartCharging
-from .common import RpcPeer
+from .common import RpcPeer, Switches, Variants
 
 __all__ = ["FAULTS", "Operator"]
 
 FAULTS = {
     "remote_start_missing_id_tag": "send RemoteStartTransaction without the (required) idTag",
     "remote_stop_wrong_transaction_id": "send RemoteStopTransaction for the requested transactionId + 1",
+    "remote_stop_not_sent": "the operator's RemoteStopTransaction command sends nothing",
     "reset_wrong_type": "send Reset with the other type (Hard <-> Soft) than the operator asked for",
-    "unlock_wrong_connector": "send UnlockConnector for the requested connector + 1",
+    "unlock_connector_zero": "send UnlockConnector for connectorId 0 (spec 6.53: connectorId > 0)",
     "get_configuration_ignores_keys": "send GetConfiguration without the keys the operator asked for",
     "get_configuration_empty_key_string": "asked for all keys, send GetConfiguration with key [\"\"]",
     "change_configuration_value_not_string": "send ChangeConfiguration with a numeric value as a JSON number",
@@ -42,6 +47,7 @@ FAULTS = {
     "clear_cache_not_sent": "the operator's ClearCache command sends nothing",
     **smart.FAULTS,
     **local_list.FAULTS,
+    **extensions.FAULTS,
 }
 
 #: Core configuration keys (spec 9.1) the central system knows by name.
@@ -72,18 +78,24 @@ def _int(value: Any) -> int | None:
 class Operator:
     """Turns actuator words into CALLs to the connected charge point."""
 
-    def __init__(self, store: CentralSystemStore, peers: dict[str, RpcPeer], faults: Any) -> None:
+    def __init__(self, store: CentralSystemStore, peers: dict[str, RpcPeer], faults: Any,
+                 variants: Switches | None = None) -> None:
         self.store = store
         self.peers = peers
         self.faults = faults
+        self.variants = variants if variants is not None else Variants({})
+        #: connectors (> 0) of the charge point the current command goes to, from its StatusNotifications,
+        #: and those of them with a running transaction
+        self.connectors: list[int] = []
+        self.busy: set[int] = set()
         self.builders: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | None]] = {
             "cs_remote_start": self.remote_start, "cs_remote_stop": self.remote_stop, "cs_reset": self.reset,
             "cs_unlock_connector": self.unlock, "cs_get_configuration": self.get_configuration,
             "cs_change_configuration": self.change_configuration, "cs_clear_cache": self.clear_cache,
             "cs_change_availability": self.change_availability, "cs_data_transfer": self.data_transfer,
         }
-        self.smart = SmartCharging(faults)
-        self.local_lists = LocalLists(store.id_tags, faults)
+        self.smart = SmartCharging(faults, self.variants)
+        self.local_lists = LocalLists(store.id_tags, faults, self.variants)
         self.builders.update({
             "cs_set_charging_profile": self.smart.set_charging_profile,
             "cs_get_composite_schedule": self.smart.get_composite_schedule,
@@ -93,6 +105,8 @@ class Operator:
         })
         #: words whose command is more than one CALL: script(send, cp_id, record, params) -> HTTP answer
         self.scripts: dict[str, Callable[..., Awaitable[Any]]] = {"cs_send_local_list": self.local_lists.send_local_list}
+        self.builders.update(extensions.builders(self))  # Reservation, FirmwareManagement, RemoteTrigger, security
+        self.scripts.update(extensions.scripts(self))
 
     async def act(self, word: str, params: dict[str, Any]) -> Any:
         """Carry out one operator command; raises KeyError for an unknown word (HTTP 404)."""
@@ -102,6 +116,9 @@ class Operator:
         if cp_id is None or cp_id not in self.peers:
             raise RuntimeError(f"no charge point {cp_id or ''} is connected".replace("  ", " "))
         record = self.store.record(cp_id)
+        self.connectors = sorted(int(c) for c in record["status"] if int(c) > 0)
+        self.busy = {tx.get("connectorId") for tx in self.store.transactions.values()
+                     if tx["charge_point"] == cp_id and tx.get("stop") is None}
         try:
             if word in ("cs_remote_start", "cs_remote_stop", "cs_remote_start_with_profile") and record["registration"] != "Accepted":
                 raise Refused(f"charge point {cp_id} is not Accepted (spec 4.2: no remote start/stop while Pending)")
@@ -152,11 +169,25 @@ class Operator:
         payload: dict[str, Any] = {"idTag": p["id_tag"]}
         if p.get("connector") is not None:
             payload["connectorId"] = int(p["connector"])
+        if "remote_start_own_choice" in self.variants:
+            payload.update(self._own_choice(payload))
         if "remote_start_missing_id_tag" in self.faults:
             del payload["idTag"]
         return "RemoteStartTransaction", payload
 
-    def remote_stop(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _own_choice(self, asked: dict[str, Any]) -> dict[str, Any]:
+        """Variant remote_start_own_choice: another Accepted tag of the store, another connector of the charge point."""
+        tags = [t for t, (status, _) in self.store.id_tags.tags.items() if status == "Accepted" and t != asked["idTag"]]
+        default = tags[0] if tags else asked["idTag"]
+        chosen: dict[str, Any] = {"idTag": str(self.variants.option("remote_start_id_tag", default))}
+        others = [c for c in self.connectors if c != asked.get("connectorId")]
+        if "connectorId" in asked and others:
+            chosen["connectorId"] = others[0]
+        return chosen
+
+    def remote_stop(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        if "remote_stop_not_sent" in self.faults:
+            return None
         tx = int(p["transaction_id"])
         return "RemoteStopTransaction", {"transactionId": tx + 1 if "remote_stop_wrong_transaction_id" in self.faults else tx}
 
@@ -167,8 +198,18 @@ class Operator:
         return "Reset", {"type": kind}
 
     def unlock(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        connector = int(p["connector"]) + (1 if "unlock_wrong_connector" in self.faults else 0)
+        connector = int(p["connector"])
+        if "unlock_other_connector" in self.variants and connector not in self.busy:  # busy: the case stops that one
+            connector = self._other_connector(connector)
+        if "unlock_connector_zero" in self.faults:
+            connector = 0
         return "UnlockConnector", {"connectorId": connector}
+
+    def _other_connector(self, asked: int) -> int:
+        """Variant unlock_other_connector: another existing connector when ``asked`` exists, the next unknown one if not."""
+        if asked in self.connectors:
+            return next((c for c in self.connectors if c != asked), asked)
+        return next(c for c in itertools.count(asked + 1) if c not in self.connectors)
 
     def get_configuration(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         keys = p.get("keys")

@@ -15,6 +15,10 @@ the JSON body (spec 3.13, 5.5, 5.7, 5.11, 5.16). Parameters (all optional but
 Absolute profiles start now and are valid from now for a day (or their duration, if
 longer). Each profile gets a new chargingProfileId. The central system keeps, per charge
 point, the profiles the charge point accepted and forgets the ones it cleared.
+
+Variants (:mod:`.central_system_variants`): ``relative_with_start_schedule``,
+``absolute_txprofile``, ``decimal_limits`` and ``optional_fields_everywhere`` shape the
+profiles within what the schema and spec 3.13 / 7.8 / 7.13 allow.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ __all__ = ["FAULTS", "SmartCharging"]
 FAULTS = {
     "txprofile_without_transaction_id": "send a TxProfile (SetChargingProfile) without its transactionId",
     "txprofile_wrong_transaction_id": "send a TxProfile for the requested transactionId + 1",
-    "relative_with_start_schedule": "give Relative profiles (SetChargingProfile, RemoteStartTransaction) a startSchedule",
     "cpmax_on_connector": "send the requested profile as a ChargePointMaxProfile on the requested connector",
     "unit_not_allowed": "send the schedule in the other unit than requested (A <-> W, limit converted)",
     "stack_level_too_high": "send stackLevel 1000 above the requested one (beyond any ChargeProfileMaxStackLevel)",
@@ -45,24 +48,24 @@ _WATTS_PER_AMP = 230.0 * 3
 class SmartCharging:
     """Builds the smart-charging CALLs and keeps what the charge point accepted."""
 
-    def __init__(self, faults: Any) -> None:
+    def __init__(self, faults: Any, variants: Any = frozenset()) -> None:
         self.faults = faults
+        self.variants = variants
         self._ids = itertools.count(1)
 
     # -- builders: params (and the charge point's record) -> (action, payload) ---------------------------
     def profile(self, p: dict[str, Any], *, remote_start: bool = False) -> dict[str, Any]:
         purpose = "TxProfile" if remote_start else str(p.get("purpose", "TxDefaultProfile"))
         kind = str(p.get("kind") or ("Relative" if purpose == "TxProfile" else "Absolute"))
+        minimal_absolute = purpose == "TxProfile" and not remote_start and "absolute_txprofile" in self.variants
+        kind = "Absolute" if minimal_absolute else kind
         unit = str(p.get("unit", "A"))
         limit = float(p["limit"]) if p.get("limit") is not None else (6.0 if unit == "A" else 6000.0)
         if "unit_not_allowed" in self.faults:
             unit, limit = ("W", limit * _WATTS_PER_AMP) if unit == "A" else ("A", round(limit / _WATTS_PER_AMP, 1))
-        period: dict[str, Any] = {"startPeriod": int(p.get("start_period", 0)), "limit": limit}
-        if p.get("number_phases") is not None:
-            period["numberPhases"] = int(p["number_phases"])
-        schedule: dict[str, Any] = {"chargingRateUnit": unit, "chargingSchedulePeriod": [period]}
-        if p.get("duration") is not None:
-            schedule["duration"] = int(p["duration"])
+        schedule = self._schedule(p, purpose, unit, limit)
+        if minimal_absolute:
+            schedule.pop("duration", None)
         now = datetime.now(timezone.utc)
         profile: dict[str, Any] = {
             "chargingProfileId": next(self._ids),
@@ -73,16 +76,41 @@ class SmartCharging:
         }
         if kind == "Absolute":
             schedule["startSchedule"] = iso(now)
+        elif kind == "Relative" and "relative_with_start_schedule" in self.variants:
+            schedule["startSchedule"] = iso(now)
+        if (kind == "Absolute" and not minimal_absolute) or "optional_fields_everywhere" in self.variants:
             profile["validFrom"] = iso(now)
             profile["validTo"] = iso(now + max(timedelta(days=1), timedelta(seconds=schedule.get("duration", 0))))
-        elif kind == "Relative" and "relative_with_start_schedule" in self.faults:
-            schedule["startSchedule"] = iso(now)
+        if "optional_fields_everywhere" in self.variants and kind == "Absolute" and purpose == "TxDefaultProfile":
+            profile["recurrencyKind"] = "Daily"  # ignored by an Absolute profile (spec 7.9), allowed by the schema
         if purpose == "TxProfile" and not remote_start and "txprofile_without_transaction_id" not in self.faults:
             tx = int(p["transaction_id"])
             profile["transactionId"] = tx + 1 if "txprofile_wrong_transaction_id" in self.faults else tx
         if remote_start and "remote_start_profile_with_transaction_id" in self.faults:
             profile["transactionId"] = 1
         return profile
+
+    def _schedule(self, p: dict[str, Any], purpose: str, unit: str, limit: float) -> dict[str, Any]:
+        """The chargingSchedule without startSchedule: one period at the asked limit, more with some variants."""
+        decimals = "decimal_limits" in self.variants
+        first = round(limit + 0.3, 1) if decimals and purpose == "TxProfile" else limit
+        period: dict[str, Any] = {"startPeriod": int(p.get("start_period", 0)), "limit": first}
+        if p.get("number_phases") is not None or "optional_fields_everywhere" in self.variants:
+            period["numberPhases"] = int(p.get("number_phases") or 3)
+        periods = [period]
+        if decimals:  # one fraction digit: the schema's multipleOf 0.1, judged on the decimal as written
+            periods += [{**period, "startPeriod": period["startPeriod"] + 60, "limit": round(limit + 0.3, 1)},
+                        {**period, "startPeriod": period["startPeriod"] + 120, "limit": 0.3}]
+        schedule: dict[str, Any] = {"chargingRateUnit": unit, "chargingSchedulePeriod": periods}
+        if p.get("duration") is not None:
+            schedule["duration"] = int(p["duration"])
+        elif "optional_fields_everywhere" in self.variants:
+            schedule["duration"] = 86400
+        if decimals:
+            schedule["minChargingRate"] = 0.3
+        elif "optional_fields_everywhere" in self.variants:
+            schedule["minChargingRate"] = round(limit / 4, 1)
+        return schedule
 
     def set_charging_profile(self, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return "SetChargingProfile", {"connectorId": int(p["connector"]), "csChargingProfiles": self.profile(p)}

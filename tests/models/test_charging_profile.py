@@ -26,6 +26,7 @@ from harness.models.charging_profile import (
     RecurrencyKind,
     ReplaceScope,
     format_datetime,
+    ignored_fields,
     parse_allowed_units,
     parse_datetime,
     validate_profile,
@@ -193,7 +194,7 @@ V = [
     ("negative connector", mk(), -1, ["connectorId -1 does not exist"]),
     ("stack level too high", mk(level=6), 1, ["stackLevel 6 outside"]),
     ("negative stack level", mk(level=-1), 1, ["stackLevel -1 outside"]),
-    ("Relative with startSchedule", mk(kind=REL), 1, ["Relative profile must not have startSchedule"]),
+    ("Relative with startSchedule (ignored, not a violation)", mk(kind=REL), 1, []),
     ("valid Relative", mk(kind=REL, start=None), 1, []),
     ("Absolute without startSchedule", mk(start=None), 1, ["Absolute profile needs startSchedule"]),
     ("Recurring without recurrencyKind", mk(kind=REC), 1, ["needs recurrencyKind"]),
@@ -218,6 +219,23 @@ def test_validate_profile(profile, connector, expected):
     assert len(violations) == len(expected), violations
     for fragment, violation in zip(expected, violations):
         assert fragment in violation
+
+
+@pytest.mark.parametrize("profile, expected", [
+    (mk(kind=REL), ["a Relative profile carries chargingSchedule.startSchedule"]),
+    (mk(TX, kind=REL), ["a Relative profile carries chargingSchedule.startSchedule"]),
+    (mk(kind=REL, start=None), []),
+    (mk(), []),  # Absolute: startSchedule is its anchor
+    (mk(kind=REC, recurrency_kind=RecurrencyKind.DAILY), []),
+])
+def test_ignored_fields_name_a_relative_profiles_start_schedule(profile, expected):
+    notes = ignored_fields(profile)
+    assert len(notes) == len(expected) and all(f in n for f, n in zip(expected, notes)), notes
+
+
+def test_a_relative_profile_with_start_schedule_is_installed():
+    store, status, violations = ChargingProfileStore().set_charging_profile(1, mk(kind=REL), STATE)
+    assert status is ChargingProfileStatus.ACCEPTED and violations == [] and len(store) == 1
 
 
 def test_recurring_start_schedule_reading_can_be_relaxed():
