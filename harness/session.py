@@ -197,6 +197,18 @@ class Session:
                                     "\n".join(f"  - {p}" for p in problems) + f"\npayload: {reply.payload}")
         return reply
 
+    async def drop(self, timeout: float = 3.0) -> None:
+        """Drop the TCP connection without a WebSocket close frame, as a power cut or hard reset does."""
+        transport = getattr(self.ws, "transport", None)
+        if transport is None:  # a test double: the nearest thing is a close
+            await self.close(timeout)
+            return
+        self._trace().event(f"{self.name}: TCP connection dropped without a close frame (power cut / hard reset)", self.name)
+        transport.abort()
+        if self._reader is not None:
+            await asyncio.wait([self._reader], timeout=timeout)
+            self._reader.cancel()
+
     async def close(self, timeout: float = 3.0) -> None:
         """Close the connection; bounded, and the reader task is always cancelled."""
         try:

@@ -232,7 +232,8 @@ async def _reset(charge_point: ChargePoint, sut: SutHandle, kind: str) -> None:
     await booted(charge_point, sut)
     await operator_sends(charge_point, sut, "cs_reset", "Reset", step="1-2", reply={"status": "Accepted"},
                          params={"type": kind}, type=kind)
-    await charge_point.connect(step=f"3 (the charge point restarts after the {kind} reset)")
+    restart = charge_point.lose_power if kind == "Hard" else charge_point.connect  # a hard reset cuts TCP as hardware does
+    await restart(step=f"3 (the charge point restarts after the {kind} reset)")
     await booted(charge_point, sut, boot_step="3-4", status_step="5-6")
 
 
@@ -477,8 +478,7 @@ async def test_tc_032_1_csms_power_failure_stop_transactions(charge_point: Charg
     await booted(charge_point, sut)
     tx = await charging(charge_point, sut)
     lost = now_iso()
-    await charge_point.disconnect()  # power cut; on power-up a new connection and a boot
-    await charge_point.connect(step="1 (power restored)")
+    await charge_point.lose_power(step="1 (power restored)")  # TCP cut without a close frame; on power-up a new boot
     await booted(charge_point, sut, boot_step="1-2", status_step="3-4", statuses={CONNECTOR: "Finishing"})
     await stop_transaction(charge_point, tx, step="5-6", reason="PowerLoss", timestamp=lost)
 

@@ -150,6 +150,16 @@ class ChargePoint(Role):
         if self.session is not None:
             await self.session.close()
 
+    async def lose_power(self, step: str) -> None:
+        """A hard reset or power cut as hardware does it: TCP dropped without a close frame, a new connection at once.
+
+        A central system that keeps the stale connection, or refuses the new one while it
+        lingers, shows it here (a clean close would hide that).
+        """
+        if self.session is not None:
+            await self.session.drop()
+        await self.connect(step)
+
     stop = disconnect
 
     async def begin_test(self, name: str) -> Trace:
