@@ -67,6 +67,15 @@ VOCABULARY: dict[str, str] = {
     "cs_remote_start_with_profile": "Make the central system send RemoteStartTransaction with a TxProfile (connector {connector}, id tag {id_tag}).",
     "cs_get_local_list_version": "Make the central system send GetLocalListVersion.",
     "cs_send_local_list": "Make the central system send SendLocalList ({update_type}, at most {max_length} entries).",
+    "cs_reserve_now": "Make the central system send ReserveNow: connector {connector} (0 = any), id tag {id_tag}, parent id tag "
+                      "{parent_id_tag} (None = without), expiring {expiry} s from now, reservation id {reservation_id}.",
+    "cs_cancel_reservation": "Make the central system send CancelReservation for reservation id {reservation_id}.",
+    "cs_update_firmware": "Make the central system send UpdateFirmware with the location of {firmware} firmware "
+                          "(installable: an image the charge point can install; missing: a file that does not exist; "
+                          "corrupt: an image that downloads but fails installation).",
+    "cs_get_diagnostics": "Make the central system send GetDiagnostics with an upload location that is {upload} "
+                          "(accepting: it takes the upload; refusing: it refuses it).",
+    "cs_trigger_message": "Make the central system send TriggerMessage for {requested_message} (connector {connector}).",
 }
 
 

@@ -1,18 +1,21 @@
 """The record of every frame and connection event of a test, for failures and the report.
 
 Secrets never enter a rendering: ChangeConfiguration of ``AuthorizationKey`` (the
-basic-auth password of security profiles 1 and 2) has its value replaced by ``***``.
+basic-auth password of security profiles 1 and 2) has its value replaced by ``***``, and so
+has the password of every URL in a frame (UpdateFirmware, GetDiagnostics, GetLog locations
+such as ``ftp://user:password@host/...``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-__all__ = ["Entry", "Trace", "redact"]
+__all__ = ["Entry", "Trace", "redact", "redact_urls"]
 
 Direction = Literal["sent", "received", "event"]
 SECRET_KEYS = frozenset({"AuthorizationKey"})
@@ -35,9 +38,19 @@ class Entry:
         return f"{line}   [{self.note}]" if self.note else line
 
 
+#: the password of a URL's userinfo (scheme://user:password@host), anywhere in a text
+_URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*:)[^/?#@\s]*@")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***@", text) if "://" in text else text
+
+
 def redact(text: str) -> str:
-    """Hide secrets in a frame's text: ChangeConfiguration of a secret key, and a secret key's
-    value in a GetConfiguration.conf (a charge point must not return it, but may)."""
+    """Hide secrets in a frame's text: URL passwords, ChangeConfiguration of a secret key, and a secret
+    key's value in a GetConfiguration.conf (a charge point must not return it, but may)."""
+    text = redact_urls(text)
     if not any(key in text for key in SECRET_KEYS) and "\\u" not in text:
         return text  # fast path: no secret name, and no JSON escape that could spell one
     try:

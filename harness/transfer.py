@@ -9,41 +9,26 @@ what really reached a real server. Nothing here is simulated:
   and a password generated per run, and records every download, upload, refused login,
   request for a missing file and refused upload in a :class:`TransferRecord` that a test
   awaits with a timeout. The FTP/HTTP halves live in ``transfer_ftp`` / ``transfer_http``.
-- :func:`download` / :func:`upload` are the clients of the harness's own charge point
-  (when a central system is under test): blocking libraries in a worker thread, bounded
-  by the timeout, every failure one :class:`TransferError`.
-- :func:`redact_url` hides a URL's password; every repr, message and log line uses it.
+- :class:`TransferConfig` is the SUT config's ``transfer:`` section: where the servers
+  listen and how the charge point reaches them.
+- The clients (:func:`download`, :func:`upload`, :func:`redact_url`, :class:`TransferError`)
+  live in :mod:`harness.transfer_client`, the firmware image format
+  (:func:`make_firmware_image`, :func:`verify_firmware_image` ...) in
+  :mod:`harness.firmware_image`; both are re-exported here.
 
 The served tree (the FTP user's home and the HTTP document root)::
 
     /firmware/   firmware images the harness publishes (read only)
     /upload/     where diagnostics and logs are uploaded (writable)
     /readonly/   exists but refuses writes: the "upload failed" location (TC_045_2)
-
-Firmware image format (version 1), what :func:`make_firmware_image` writes and both the
-harness and the reference charge point check with :func:`verify_firmware_image`::
-
-    OCPP16-HARNESS-FIRMWARE 1\\n     magic line
-    version: <version>\\n             printable ASCII, 1..50 characters (CiString50, as BootNotification's)
-    payload: <n>\\n                   payload length in bytes, decimal
-    \\n                               end of the header
-    <n bytes>                        SHAKE-256 stream of b"ocpp16-harness-firmware:" + version
-    <32 bytes>                       SHA-256 digest of everything before it (header + payload)
-
-A corrupt image (:func:`corrupt_firmware_image`) has the same size and header but one
-payload byte flipped, so only the checksum reveals it: the installation-failed case.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
-import re
 import secrets
-import socket
-import ssl
 import tempfile
 import threading
 import time
@@ -54,6 +39,18 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .config import Secret, _secret
 from .errors import ConfigurationError
+from .firmware_image import corrupt_firmware_image, make_firmware_image, verify_firmware_image
+from .transfer_client import (
+    SocketGuard,
+    TransferError,
+    UrlTarget,
+    describe_os_error,
+    download,
+    parse_target,
+    redact_url,
+    redact_urls_in,
+    upload,
+)
 from .waits import within
 
 if TYPE_CHECKING:
@@ -73,6 +70,11 @@ __all__ = [
     "make_firmware_image",
     "corrupt_firmware_image",
     "verify_firmware_image",
+    # for the FTP and HTTP halves (transfer_ftp, transfer_http)
+    "SocketGuard",
+    "UrlTarget",
+    "describe_os_error",
+    "parse_target",
 ]
 
 log = logging.getLogger("harness.transfer")
@@ -81,110 +83,9 @@ EventKind = Literal["download", "upload", "refused_login", "missing", "refused_u
 FIRMWARE_DIR, UPLOAD_DIR, READONLY_DIR = "firmware", "upload", "readonly"
 MISSING_NAME = "does-not-exist.bin"
 
-# --- firmware images ----------------------------------------------------------------------------
-
-_MAGIC = b"OCPP16-HARNESS-FIRMWARE 1\n"
-_DIGEST = 32
-
-
-def _header(version: str, payload: int) -> bytes:
-    return _MAGIC + f"version: {version}\npayload: {payload}\n\n".encode("ascii")
-
-
-def _payload_length(version: str, size: int) -> int:
-    if not (1 <= len(version) <= 50 and version.isascii() and version.isprintable()):
-        raise ValueError(f"firmware version must be 1..50 printable ASCII characters, not {version!r}")
-    for digits in range(1, 20):
-        n = size - len(_header(version, 0)) + 1 - digits - _DIGEST
-        if n >= 0 and len(str(n)) == digits:
-            return n
-    raise ValueError(f"a firmware image of version {version!r} needs at least "
-                     f"{len(_header(version, 0)) + _DIGEST} bytes, not {size}")
-
-
-def make_firmware_image(version: str, size: int) -> bytes:
-    """A valid image of exactly ``size`` bytes announcing ``version`` (same inputs, same bytes)."""
-    n = _payload_length(version, size)
-    body = _header(version, n) + hashlib.shake_256(b"ocpp16-harness-firmware:" + version.encode()).digest(n)
-    return body + hashlib.sha256(body).digest()
-
-
-def corrupt_firmware_image(version: str, size: int) -> bytes:
-    """:func:`make_firmware_image` with one payload byte flipped: same size and header, bad checksum."""
-    image = bytearray(make_firmware_image(version, size))
-    at = len(_header(version, _payload_length(version, size)))
-    at = at if at < len(image) - _DIGEST else len(image) - 1  # no payload: spoil the digest itself
-    image[at] ^= 0xFF
-    return bytes(image)
-
-
-def verify_firmware_image(data: bytes) -> str | None:
-    """None when ``data`` is a valid image; otherwise why not, in words."""
-    if not data.startswith(_MAGIC):
-        return f"not a harness firmware image (no {_MAGIC[:-1].decode()!r} magic line)"
-    end = data.find(b"\n\n", len(_MAGIC) - 1)
-    if end < 0:
-        return "the header is not terminated by an empty line"
-    fields = dict(line.partition(": ")[::2] for line in data[len(_MAGIC):end].decode("ascii", "replace").split("\n"))
-    if "version" not in fields or not fields.get("payload", "").isdigit():
-        return f"the header lacks 'version' or a numeric 'payload': {sorted(fields)}"
-    expected = end + 2 + int(fields["payload"]) + _DIGEST
-    if len(data) != expected:
-        return f"the image is {len(data)} bytes but its header announces {expected}"
-    computed = hashlib.sha256(data[:-_DIGEST]).hexdigest()
-    if computed != data[-_DIGEST:].hex():
-        return f"SHA-256 mismatch: trailer {data[-_DIGEST:].hex()}, computed {computed}"
-    return None
-
-
-# --- URLs and secrets -----------------------------------------------------------------------------
-
-_USERINFO_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*:)[^/?#]*@")
-_PASSWORD_IN_TEXT = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:\s]*:)[^/?#@\s]*@")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the password of its userinfo replaced by ``***`` (user, host and path kept)."""
-    return _USERINFO_PASSWORD.sub(r"\1***@", url)
-
 
 def _host_in_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-@dataclass(frozen=True)
-class UrlTarget:
-    """A parsed transfer URL (internal to the transfer modules)."""
-
-    scheme: str
-    host: str
-    port: int
-    user: str | None
-    password: Secret | None
-    path: str  # unquoted
-    query: str
-    redacted: str
-
-
-def parse_target(url: str, operation: str) -> UrlTarget:
-    """Split a ftp/http/https URL for a client, or raise TransferError naming what is wrong."""
-    redacted = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise TransferError(operation, redacted, f"not a valid URL ({exc})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("ftp", "http", "https"):
-        raise TransferError(operation, redacted, f"scheme {scheme!r} is not supported (ftp, http, https)")
-    if not parts.hostname:
-        raise TransferError(operation, redacted, "the URL names no host")
-    return UrlTarget(
-        scheme=scheme, host=parts.hostname, port=port or {"ftp": 21, "http": 80, "https": 443}[scheme],
-        user=unquote(parts.username) if parts.username is not None else None,
-        password=Secret(unquote(parts.password)) if parts.password is not None else None,
-        path=unquote(parts.path), query=parts.query, redacted=redacted,
-    )
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -351,7 +252,7 @@ class TransferRecord:
         """``text`` with the servers' password (and any URL password) replaced by ***."""
         for secret in self._hide:
             text = text.replace(secret, "***")
-        return _PASSWORD_IN_TEXT.sub(r"\1***@", text)
+        return redact_urls_in(text)
 
     @property
     def events(self) -> list[TransferEvent]:
@@ -583,125 +484,3 @@ class TransferServers:
         return f"<TransferServers {urls} root={self.root} events={len(self.record.events)}>"
 
     __str__ = __repr__
-
-
-# --- clients ------------------------------------------------------------------------------------
-
-
-class TransferError(Exception):
-    """A download or upload by the harness's own charge point failed; says what and where (redacted)."""
-
-    def __init__(self, operation: str, url: str, reason: str) -> None:
-        self.operation = operation
-        self.url = redact_url(url)
-        self.reason = reason
-        super().__init__(f"{operation} {self.url} failed: {reason}")
-
-
-class SocketGuard:
-    """The sockets of a blocking transfer in a worker thread, shut down from the loop when time is up.
-
-    Shutting down (not closing) wakes the thread's blocking call at once; the thread
-    still closes its own sockets, so no descriptor is closed twice or reused under it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.aborted = False
-
-    def watch(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            self._sockets.append(sock)
-            if self.aborted:
-                _shutdown(sock)
-
-    def abort(self) -> None:
-        with self._lock:
-            self.aborted = True
-            for sock in self._sockets:
-                _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-def describe_os_error(exc: BaseException, target: UrlTarget) -> str:
-    """Words for a socket-level failure (shared by the FTP and HTTP clients)."""
-    where = f"{target.host}:{target.port}"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve host {target.host!r} ({exc.strerror or exc})"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"connection refused by {where} (nothing listens there)"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return f"{where} did not answer in time"
-    if isinstance(exc, ConnectionError):
-        return f"the connection to {where} broke ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}"
-
-
-async def _bounded(operation: str, url: str, timeout: float, work: Callable[[SocketGuard], T]) -> T:
-    guard = SocketGuard()
-    thread_done = asyncio.ensure_future(asyncio.to_thread(work, guard))
-    # Whatever the thread ends with after we stopped listening is of no interest: mark it seen.
-    thread_done.add_done_callback(lambda f: f.cancelled() or f.exception())
-    try:
-        return await within(asyncio.shield(thread_done), timeout)
-    except asyncio.TimeoutError:
-        guard.abort()
-        try:
-            await within(asyncio.shield(thread_done), 2.0)  # the shut-down sockets end it at once
-        except Exception:
-            pass
-        raise TransferError(operation, url, f"not finished within {timeout:g} s") from None
-    except asyncio.CancelledError:
-        guard.abort()
-        raise
-
-
-async def download(url: str, *, timeout: float, ssl_context: ssl.SSLContext | None = None) -> bytes:
-    """The bytes at ``url`` (ftp:// passive binary, http:// or https:// GET); TransferError otherwise."""
-    target = parse_target(url, "download")
-    if target.scheme == "ftp":
-        from .transfer_ftp import ftp_retrieve
-
-        return await _bounded("download", url, timeout, lambda guard: ftp_retrieve(target, timeout, guard))
-    from .transfer_http import http_get
-
-    return await _bounded("download", url, timeout, lambda guard: http_get(target, timeout, guard, ssl_context))
-
-
-async def upload(url: str, data: bytes, *, timeout: float, filename: str | None = None,
-                 method: Literal["PUT", "POST"] = "PUT", multipart: bool = False, directory: bool | None = None,
-                 ssl_context: ssl.SSLContext | None = None) -> str:
-    """Store ``data`` at ``url``; a directory URL gets ``filename`` appended.
-
-    A URL is a directory when it ends in ``/`` or ``directory`` is True (GetDiagnostics'
-    location is a directory, spec 6.25, yet may come without the slash). HTTP uses PUT
-    unless ``method="POST"`` (raw body, or multipart/form-data with one file part when
-    ``multipart``; then the part names the file). Returns the URL written to (redacted).
-    """
-    target = parse_target(url, "upload")
-    to_directory = directory if directory is not None else target.path.endswith("/") or target.path == ""
-    if to_directory and not (target.scheme != "ftp" and method == "POST" and multipart):  # multipart names the file
-        if not filename:
-            raise TransferError("upload", url, "the URL is a directory and no filename was given")
-        url = url.split("?", 1)[0].rstrip("/") + "/" + quote(filename)
-        target = parse_target(url, "upload")
-    if target.scheme == "ftp":
-        from .transfer_ftp import ftp_store
-
-        await _bounded("upload", url, timeout, lambda guard: ftp_store(target, data, timeout, guard))
-    else:
-        from .transfer_http import http_send
-
-        name = filename or target.path.rsplit("/", 1)[-1] or "upload.bin"
-        await _bounded("upload", url, timeout, lambda guard: http_send(
-            target, data, timeout, guard, ssl_context, method=method, multipart=multipart, filename=name))
-    return redact_url(url)
