@@ -19,11 +19,14 @@ from __future__ import annotations
 import enum
 import itertools
 import json
+import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 __all__ = [
     "MAX_UNIQUE_ID_LENGTH",
+    "MAX_NESTING_DEPTH",
     "MessageType",
     "ErrorCode",
     "Call",
@@ -38,6 +41,10 @@ __all__ = [
 ]
 
 MAX_UNIQUE_ID_LENGTH = 36
+#: Deepest array/object nesting parse accepts, counting the frame array as 1. OCPP 1.6 PDUs nest
+#: at most 6 deep (MeterValues.req, SetChargingProfile.req); RFC 8259 section 9 lets a parser limit
+#: nesting, and the limit keeps every later consumer (schema check, repr, diff) clear of recursion limits.
+MAX_NESTING_DEPTH = 32
 
 
 class MessageType(enum.IntEnum):
@@ -102,8 +109,12 @@ class MalformedFrame:
     ``unknown_message_type``, ``wrong_element_count``, ``unique_id_not_string``,
     ``unique_id_too_long``, ``action_not_string``, ``payload_not_object``,
     ``error_code_not_string``, ``error_description_not_string``,
-    ``error_details_not_object``, ``binary_frame``). ``unique_id`` is set when a
+    ``error_details_not_object``, ``duplicate_name``, ``binary_frame``). ``not_json``
+    also covers JSON beyond this parser's limits (RFC 8259 section 9): a number
+    outside the range of a double (``1e400``), an integer of more than 4300 digits,
+    nesting deeper than :data:`MAX_NESTING_DEPTH`. ``unique_id`` is set when a
     CALLERROR can still be addressed to the sender; ``message_type`` when known.
+    ``description`` is bounded (values in it are abbreviated), so it can be sent back.
     """
 
     kind: str
@@ -133,23 +144,91 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")  # Python's json accepts NaN/Infinity; JSON does not
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value - value != 0:  # inf: 1e400 overflows a double, and serialize could not write it back
+        raise ValueError(f"number {text[:40]} is outside the range of a double")
+    return value
+
+
+class _DuplicateName(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _DuplicateName(name)
+            seen.add(name)
+    return obj
+
+
+# Built once: json.loads(text, **hooks) would build a decoder per call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_names)
+# Only to find the type id and unique id of a frame with a duplicate name (last value wins).
+_LENIENT_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = _short.maxlong = 60
+_short.maxlevel = 3
+
+
+def _too_deep(raw: str, value: Any) -> bool:
+    """Whether ``value`` (decoded from ``raw``) nests arrays/objects deeper than MAX_NESTING_DEPTH."""
+    if raw.count("[") + raw.count("{") <= MAX_NESTING_DEPTH:
+        return False  # too few brackets to be too deep: the common case costs two C scans of the text
+    level, depth = [value], 0
+    while level:  # one nesting level at a time, without recursion; each value is looked at once
+        containers = [v for v in level if isinstance(v, (list, dict))]
+        if containers:
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                return True
+        level = [child for node in containers for child in (node.values() if isinstance(node, dict) else node)]
+    return False
+
+
+def _decode(raw: str) -> tuple[Any, str | None]:
+    """The JSON value of ``raw`` and the first object name it repeats (None if none).
+
+    Raises ValueError or RecursionError for text that is not JSON this parser accepts.
+    """
+    try:
+        return _DECODER.decode(raw), None
+    except _DuplicateName as exc:
+        return _LENIENT_DECODER.decode(raw), exc.name
+
+
 def parse(raw: str | bytes) -> Message | MalformedFrame:
     """Parse one WebSocket message into a Call, CallResult, CallError or MalformedFrame.
 
     Error codes for malformed frames: structure that is not the PDU structure is a
     FormationViolation, a frame too short to carry its parts is a ProtocolError
     (payload incomplete), an over-long unique id is a TypeConstraintViolation
-    (CiString36), as the OCPP-J 1.6 error code table describes them.
+    (CiString36), as the OCPP-J 1.6 error code table describes them. A name repeated
+    within one JSON object (RFC 8259 section 4: names SHOULD be unique; receivers
+    disagree on which value counts) is a FormationViolation.
     """
-    if isinstance(raw, (bytes, bytearray)):
+    if isinstance(raw, (bytes, bytearray, memoryview)):
         return _malformed(
             "binary_frame", ErrorCode.FORMATION_VIOLATION,
             "binary WebSocket frame; OCPP-J uses text frames only", repr(bytes(raw)[:200]),
         )
     try:
-        frame = json.loads(raw, parse_constant=_reject_constant)
+        frame, duplicate = _decode(raw)
     except (ValueError, RecursionError) as exc:
-        return _malformed("not_json", ErrorCode.FORMATION_VIOLATION, f"not valid JSON: {exc}", raw)
+        return _malformed("not_json", ErrorCode.FORMATION_VIOLATION, f"not valid JSON: {str(exc)[:200]}", raw)
+    if _too_deep(raw, frame):
+        return _malformed(
+            "not_json", ErrorCode.FORMATION_VIOLATION,
+            f"JSON nested more than {MAX_NESTING_DEPTH} levels deep, the most this parser accepts "
+            "(an OCPP 1.6 PDU nests at most 6)", raw,
+        )
     if not isinstance(frame, list):
         return _malformed(
             "not_array", ErrorCode.FORMATION_VIOLATION,
@@ -161,7 +240,7 @@ def parse(raw: str | bytes) -> Message | MalformedFrame:
     if type(type_id) is not int or type_id not in (2, 3, 4):  # not 2.0, not true
         return _malformed(
             "unknown_message_type", ErrorCode.FORMATION_VIOLATION,
-            f"message type id {type_id!r} is not 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)", raw,
+            f"message type id {_short.repr(type_id)} is not 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)", raw,
         )
     mtype = MessageType(type_id)
     unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else None
@@ -176,7 +255,7 @@ def parse(raw: str | bytes) -> Message | MalformedFrame:
     if not isinstance(frame[1], str):
         return _malformed(
             "unique_id_not_string", ErrorCode.FORMATION_VIOLATION,
-            f"unique id {frame[1]!r} is a {type(frame[1]).__name__}, not a string", raw,
+            f"unique id {_short.repr(frame[1])} is a {type(frame[1]).__name__}, not a string", raw,
             message_type=int(mtype),
         )
     if len(frame[1]) > MAX_UNIQUE_ID_LENGTH:
@@ -184,43 +263,59 @@ def parse(raw: str | bytes) -> Message | MalformedFrame:
             "unique_id_too_long", ErrorCode.TYPE_CONSTRAINT_VIOLATION,
             f"unique id is {len(frame[1])} characters, at most {MAX_UNIQUE_ID_LENGTH} allowed", raw, **addr,
         )
+    message: Message
     if mtype is MessageType.CALL:
         _, uid, action, payload = frame
         if not isinstance(action, str):
             return _malformed(
                 "action_not_string", ErrorCode.FORMATION_VIOLATION,
-                f"action {action!r} is not a string", raw, **addr,
+                f"action {_short.repr(action)} is not a string", raw, **addr,
             )
         if not isinstance(payload, dict):
             return _malformed(
                 "payload_not_object", ErrorCode.FORMATION_VIOLATION,
-                f"payload of {action} is a JSON {type(payload).__name__}, not an object", raw, **addr,
+                f"payload of {_short.repr(action)} is a JSON {type(payload).__name__}, not an object", raw, **addr,
             )
-        return Call(uid, action, payload)
-    if mtype is MessageType.CALLRESULT:
+        message = Call(uid, action, payload)
+    elif mtype is MessageType.CALLRESULT:
         _, uid, payload = frame
         if not isinstance(payload, dict):
             return _malformed(
                 "payload_not_object", ErrorCode.FORMATION_VIOLATION,
                 f"CALLRESULT payload is a JSON {type(payload).__name__}, not an object", raw, **addr,
             )
-        return CallResult(uid, payload)
-    _, uid, code, description, details = frame
-    for value, name, kind, want in (
-        (code, "errorCode", "error_code_not_string", str),
-        (description, "errorDescription", "error_description_not_string", str),
-        (details, "errorDetails", "error_details_not_object", dict),
-    ):
-        if not isinstance(value, want):
-            return _malformed(
-                kind, ErrorCode.FORMATION_VIOLATION,
-                f"CALLERROR {name} {value!r} is not a {'string' if want is str else 'object'}", raw, **addr,
-            )
-    return CallError(uid, code, description, details)
+        message = CallResult(uid, payload)
+    else:
+        _, uid, code, description, details = frame
+        for value, name, kind, want in (
+            (code, "errorCode", "error_code_not_string", str),
+            (description, "errorDescription", "error_description_not_string", str),
+            (details, "errorDetails", "error_details_not_object", dict),
+        ):
+            if not isinstance(value, want):
+                return _malformed(
+                    kind, ErrorCode.FORMATION_VIOLATION,
+                    f"CALLERROR {name} {_short.repr(value)} is not a {'string' if want is str else 'object'}", raw, **addr,
+                )
+        message = CallError(uid, code, description, details)
+    if duplicate is not None:
+        return _malformed(
+            "duplicate_name", ErrorCode.FORMATION_VIOLATION,
+            f"the name {_short.repr(duplicate)} appears twice in one JSON object; which value counts is undefined", raw, **addr,
+        )
+    return message
+
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def serialize(message: Message) -> str:
-    """Serialize a message as compact JSON text (no spaces, UTF-8 kept)."""
+    """Serialize a message as compact JSON text (no spaces, UTF-8 kept).
+
+    A lone surrogate (a peer may send ``"\\ud800"`` in a unique id or action, and we
+    echo it back) is written as a ``\\uXXXX`` escape: the text stays encodable as
+    UTF-8, so a WebSocket text frame can carry it, and parses back to the same string.
+    """
     if isinstance(message, Call):
         frame: list[Any] = [2, message.unique_id, message.action, message.payload]
     elif isinstance(message, CallResult):
@@ -230,7 +325,10 @@ def serialize(message: Message) -> str:
         frame = [4, message.unique_id, code, message.error_description, message.error_details]
     else:  # pragma: no cover - defensive
         raise TypeError(f"not an OCPP-J message: {message!r}")
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(frame, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if not text.isascii() and _LONE_SURROGATE.search(text):
+        text = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 @dataclass(frozen=True)

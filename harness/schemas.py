@@ -11,19 +11,24 @@ Rule to error code (OCPP-J 1.6 error code table):
     enum, minimum, maximum, pattern,
     multipleOf                          -> PropertyConstraintViolation (a value outside the allowed set)
     additionalProperties and the rest   -> FormationViolation (not the PDU's structure)
+
+``multipleOf`` (0.1 for charging rate limits) is judged on the decimal number as written,
+not in binary floating point, where 0.3 / 0.1 is 2.9999999999999996 and jsonschema's own
+check would reject one valid limit in three (and raise OverflowError on a huge integer).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
 import jsonschema
 from jsonschema import Draft4Validator, FormatChecker
-from jsonschema.validators import validator_for
+from jsonschema.validators import extend, validator_for
 
 from .ocppj import ErrorCode
 
@@ -94,7 +99,11 @@ class SchemaViolation:
 
 @lru_cache(maxsize=None)
 def validator(action: str, kind: Kind) -> Draft4Validator:
-    """The compiled validator of one action's request or response schema (cached)."""
+    """The compiled validator of one action's request or response schema (cached).
+
+    It applies jsonschema's own keyword checks; :func:`validate`, the harness's judge, uses
+    the same schema with ``multipleOf`` checked exactly.
+    """
     if action not in ACTIONS:
         raise KeyError(f"{action!r} is not an OCPP 1.6 action")
     name = f"{action}.json" if kind == "request" else f"{action}Response.json"
@@ -104,6 +113,35 @@ def validator(action: str, kind: Kind) -> Draft4Validator:
     cls = validator_for(schema, default=Draft4Validator)
     cls.check_schema(schema)
     return cls(schema, format_checker=FormatChecker())
+
+
+def _exact(number: float) -> Fraction:
+    # repr gives the shortest text that reads back as the same double: for a number parsed
+    # from JSON, the digits the sender wrote (0.3 -> Fraction(3, 10), not the double's 0.29999...).
+    return Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
+
+
+def _multiple_of(checker: Any, divisor: Any, instance: Any, schema: Any) -> Any:
+    if not checker.is_type(instance, "number"):
+        return
+    try:
+        ok = (_exact(instance) / _exact(divisor)).denominator == 1
+    except (ValueError, OverflowError, ZeroDivisionError):  # inf or nan: no decimal, no multiple
+        ok = False
+    if not ok:
+        yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {divisor}")
+
+
+@lru_cache(maxsize=None)
+def _exact_class(cls: type) -> Any:
+    return extend(cls, {"multipleOf": _multiple_of})
+
+
+@lru_cache(maxsize=None)
+def _judge(action: str, kind: Kind) -> Any:
+    """:func:`validator` with ``multipleOf`` judged exactly (see the module docstring)."""
+    plain = validator(action, kind)
+    return _exact_class(type(plain))(plain.schema, format_checker=plain.format_checker)
 
 
 def _path(error: jsonschema.ValidationError) -> str:
@@ -117,10 +155,17 @@ def validate(action: str, kind: Kind, payload: Any) -> list[SchemaViolation]:
     """Check a payload against its schema; return every violation, most specific first.
 
     Most specific = deepest JSON path first, and at one path the type before other rules;
-    the first violation decides the CALLERROR code the harness answers with.
+    the first violation decides the CALLERROR code the harness answers with. Raises only
+    KeyError (an action OCPP 1.6 does not have); a payload nested too deep to judge (never
+    one from :func:`harness.ocppj.parse`, which limits nesting) is one FormationViolation.
     """
-    errors = sorted(validator(action, kind).iter_errors(payload),
-                    key=lambda e: (-len(e.absolute_path), _RULE_RANK.get(str(e.validator), 9), _path(e)))
+    judge = _judge(action, kind)
+    try:
+        errors = sorted(judge.iter_errors(payload),
+                        key=lambda e: (-len(e.absolute_path), _RULE_RANK.get(str(e.validator), 9), _path(e)))
+    except RecursionError:
+        return [SchemaViolation("$", "depth", "nested too deep to judge against the schema",
+                                ErrorCode.FORMATION_VIOLATION)]
     return [
         SchemaViolation(
             path=_path(e),

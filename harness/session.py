@@ -111,7 +111,11 @@ class Session:
         if isinstance(message, ocppj.MalformedFrame):
             self._violation(ProtocolFailure("", f"malformed OCPP-J frame ({message.kind}): {message.description}", f"frame: {message.raw[:500]}"))
             if message.answerable and message.unique_id is not None:
-                await self._send(CallError(message.unique_id, message.error_code, message.description, {}))
+                try:  # like reply_error: a failed send is traced, it never ends the reader
+                    await self._send(CallError(message.unique_id, message.error_code, message.description[:255], {}))
+                except Exception as exc:
+                    self._trace().event(f"{self.name}: CALLERROR to a malformed frame not sent: {type(exc).__name__}",
+                                        self.name)
             return
         for v in self.rpc.receive(message):
             if v.kind == "concurrent_call" and not self.strict:

@@ -12,7 +12,7 @@ from harness.config import SutConfig, Timeouts
 from harness.errors import (ConnectionFailure, PayloadMismatch, ProtocolFailure, SchemaFailure, StepTimeout,
                             UnexpectedMessage)
 from harness.inbox import ErrorReply, Expectation
-from harness.roles.central_system import CentralSystem
+from harness.roles.central_system import CentralSystem, now_iso
 from harness.roles.charge_point import ChargePoint
 
 BOOT = {"chargePointVendor": "V", "chargePointModel": "M"}
@@ -78,7 +78,7 @@ def test_a_held_call_of_the_expected_action_with_other_content_fails_the_step_at
     async def scenario() -> None:
         cs, ws = await central_system(step=5)
         ws.sut_send([2, "a", "StartTransaction", {"connectorId": 2, "idTag": "T", "meterStart": 0,
-                                                  "timestamp": "2026-01-01T00:00:00Z"}])
+                                                  "timestamp": now_iso()}])
         with pytest.raises(UnexpectedMessage) as info:
             await cs.expect("StartTransaction", step="5", connectorId=1)
         assert "Step 5" in str(info.value) and "$.connectorId: expected 1, got 2" in str(info.value)
@@ -123,7 +123,7 @@ def test_steps_that_may_be_reversed_match_in_either_order() -> None:
         cs, ws = await central_system()
         ws.sut_send([2, "s", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Charging"}])
         ws.sut_send([2, "t", "StartTransaction", {"connectorId": 1, "idTag": "T", "meterStart": 0,
-                                                  "timestamp": "2026-01-01T00:00:00Z"}])
+                                                  "timestamp": now_iso()}])
         start, status = await cs.expect_all(
             Expectation("StartTransaction", {"connectorId": 1}),
             Expectation("StatusNotification", {"status": "Charging"}), step="5-8")
