@@ -4,14 +4,21 @@ A connector's status is never set directly: it is computed from its inputs
 (:meth:`ChargingMixin.status_of`), in this precedence (spec 4.9, as MicroOcpp does):
 Faulted > a running transaction (SuspendedEV when the EV is unplugged or paused,
 SuspendedEVSE when the central system invalidated the id, else Charging) > Unavailable
-(inoperative) > a cable in (Finishing after a transaction, else Preparing) > an
-authorization waiting for the cable (Preparing) > Available. Every change is reported
+(inoperative) > Reserved (an idle connector a reservation holds; see below) > a cable in
+(Finishing after a transaction, else Preparing) > an authorization waiting for the cable
+(Preparing) > Available. Every change is reported
 with StatusNotification through the outbox, so the 4.9 transitions follow from the
 inputs rather than from a second table.
 
 Authorization (spec 3.5): the authorization cache holds every IdTagInfo received;
 online a presented id is sent in Authorize.req; offline it is accepted from the cache
 (LocalAuthorizeOffline) or when unknown (AllowOfflineTxForUnknownId).
+
+Reservations (charge_point_reservation) plug in through four hooks, no-ops here:
+``reserved`` (the status precedence above), ``may_start`` (a reserved connector refuses
+other id tags, before and after Authorize.req), ``use_reservation`` (the reservationId a
+StartTransaction.req carries; the reservation ends) and ``status_changed`` (a Faulted or
+Unavailable connector ends its reservations).
 """
 
 from __future__ import annotations
@@ -104,6 +111,8 @@ class ChargingMixin:
             return ("SuspendedEV" if c.ev_suspended else "Charging"), "NoError", None
         if not c.operative:
             return "Unavailable", "NoError", None
+        if self.reserved(c):  # reservation hook
+            return "Reserved", "NoError", None
         if c.plugged:
             return ("Finishing" if c.finishing else "Preparing"), "NoError", None
         if c.authorized is not None:
@@ -118,6 +127,7 @@ class ChargingMixin:
             return
         self.meter(c)
         c.status = status
+        self.status_changed(c, status)  # reservation hook
         if report:
             self.report(c, status, error, info)
 
@@ -139,6 +149,22 @@ class ChargingMixin:
                 _, error, info = self.status_of(c)
                 self.report(c, c.status, error, info)
 
+    # -- reservation hooks (no-ops; charge_point_reservation overrides them) ------------------------------
+    def reserved(self, c: Connector) -> bool:
+        """Whether idle connector ``c`` shows Reserved."""
+        return False
+
+    def may_start(self, c: Connector, id_tag: str, parent: str | None, *, parent_known: bool = True) -> bool:
+        """Whether ``id_tag`` may charge on ``c`` as far as reservations go (``parent_known``: Authorize.conf came)."""
+        return True
+
+    def use_reservation(self, c: Connector, id_tag: str, parent: str | None) -> int | None:
+        """The reservationId a transaction starting on ``c`` uses (and ends), or None."""
+        return None
+
+    def status_changed(self, c: Connector, status: str) -> None:
+        """``c`` now has ``status``."""
+
     # -- metering ----------------------------------------------------------------------------------
     def meter(self, c: Connector) -> int:
         """The connector's energy register (Wh); it rises while the connector charges."""
@@ -150,6 +176,8 @@ class ChargingMixin:
 
     def sampled_values(self, c: Connector, measurands: list[str], context: str) -> list[dict[str, Any]]:
         energy = self.meter(c)
+        if "register_decreasing" in self.faults and c.transaction is not None:  # RPC_016_CS: runs backwards
+            energy = c.transaction.meter_start + 100 - (energy - c.transaction.meter_start)
         charging = c.status == "Charging"
         readings = {"Energy.Active.Import.Register": energy, "Power.Active.Import": 11000 if charging else 0,
                     "Current.Import": 16 if charging else 0, "Current.Offered": 16, "Voltage": 230}
@@ -158,6 +186,8 @@ class ChargingMixin:
             base = measurand.split(".L")[0]
             value = {"value": str(readings.get(base, 0)), "context": context, "measurand": base,
                      "unit": MEASURANDS.get(base, "Wh")}
+            if base == "Energy.Active.Import.Register" and "register_kwh_as_wh" in self.faults:  # RPC_016_CS
+                value["value"] = f"{energy / 1000:.3f}"  # kWh, while the unit still says Wh
             if base != measurand:
                 value["phase"] = measurand[len(base) + 1:]
             values.append(value)
@@ -167,7 +197,8 @@ class ChargingMixin:
         values = self.sampled_values(c, self.config.csl(key), context)
         self.outbox.put("MeterValues", lambda: {
             "connectorId": c.id, "transactionId": tx.tx_id if tx.tx_id is not None else -1,
-            "meterValue": [{"timestamp": iso(moment), "sampledValue": values}]})
+            "meterValue": [{"timestamp": iso(0 if "meter_values_1970" in self.faults else moment),  # RPC_016_CS
+                            "sampledValue": values}]})
 
     async def sample_periodically(self, c: Connector, tx: Transaction) -> None:
         """Sample.Periodic MeterValues every MeterValueSampleInterval from the transaction start."""
@@ -241,6 +272,8 @@ class ChargingMixin:
             c.authorized = None
             self.update(c)
             return "deauthorized"
+        if not self.may_start(c, id_tag, None, parent_known=False):  # reservation hook: no Authorize.req for it
+            return "refused: the connector is reserved for another id tag"
         info = await self.authorize(id_tag)
         if not info or (info.get("status") != "Accepted" and "start_despite_invalid" not in self.faults):
             return "rejected"
@@ -249,8 +282,11 @@ class ChargingMixin:
 
     def authorized_on(self, c: Connector, id_tag: str, parent: str | None) -> None:
         """An id may charge on ``c``: start at once if the cable is in, else wait ConnectionTimeOut for it."""
+        if not self.may_start(c, id_tag, parent):  # reservation hook: reserved for another id tag
+            return
         if c.plugged:
             c.authorized = (id_tag, parent)
+            self.update(c)  # Reserved -> Preparing (G2); otherwise already Preparing: no change
             self.cable_ready(c)
             return
         c.authorized = (id_tag, parent)
@@ -300,7 +336,10 @@ class ChargingMixin:
                 self.outbox.task(lambda: self.invalidated(c, tx))
 
         stamp = "yesterday" if "invalid_start_timestamp" in self.faults else iso(tx.started)
-        payload = {"connectorId": c.id, "idTag": id_tag, "meterStart": tx.meter_start, "timestamp": stamp}
+        payload: dict[str, Any] = {"connectorId": c.id, "idTag": id_tag, "meterStart": tx.meter_start, "timestamp": stamp}
+        reservation = self.use_reservation(c, id_tag, parent)  # reservation hook (spec 4.8)
+        if reservation is not None:
+            payload["reservationId"] = reservation
         self.outbox.put("StartTransaction", lambda: payload, started)
         self.update(c)
         c.tasks.append(asyncio.get_running_loop().create_task(self.sample_periodically(c, tx)))
@@ -349,6 +388,7 @@ class ChargingMixin:
         def stopped(conf: dict[str, Any]) -> None:
             if id_tag and "idTagInfo" in conf:
                 self.remember(id_tag, conf["idTagInfo"])
+        self.last_stop = payload  # fault stop_resent_after_reconnect sends it again (charge_point.py)
         finishing_first = "finishing_before_stop" in self.variants
         if finishing_first:
             self.update(c, report=report)
