@@ -225,7 +225,7 @@ class CentralSystem(Role):
             self.changed_keys.add(payload["key"])
         elif action == "ReserveNow" and reply.get("status") == "Accepted":
             self.open_reservations.add(int(payload["reservationId"]))
-        elif action == "CancelReservation":
+        elif action == "CancelReservation" and reply.get("status") == "Accepted":
             self.open_reservations.discard(int(payload["reservationId"]))
         elif action == "SendLocalList" and reply.get("status") == "Accepted":
             try:

@@ -56,7 +56,8 @@ _DEFAULT_REPLIES: dict[str, Mapping[str, Any]] = {
 
 
 _PROFILE_NAMES = {"smart_charging": "SmartCharging", "local_auth_list_management": "LocalAuthListManagement",
-                  "firmware_management": "FirmwareManagement", "remote_trigger": "RemoteTrigger"}
+                  "firmware_management": "FirmwareManagement", "remote_trigger": "RemoteTrigger",
+                  "reservation": "Reservation"}
 
 
 class ChargePoint(Role):
@@ -105,6 +106,8 @@ class ChargePoint(Role):
                 "ChargingScheduleMaxPeriods": (extra.get("charging_schedule_max_periods", 10), r),
                 "MaxChargingProfilesInstalled": (extra.get("max_charging_profiles_installed", 10), r),
             })
+        if "reservation" in config.features:  # spec 9.3
+            keys["ReserveConnectorZeroSupported"] = (str(bool(extra.get("reserve_connector_zero", True))).lower(), r)
         if "firmware_management" in config.features:  # errata 3.90 (9.5.1): what its transfer clients speak
             keys["SupportedFileTransferProtocols"] = ("FTP,HTTP,HTTPS", r)
         if "local_auth_list_management" in config.features:  # spec 9.2
