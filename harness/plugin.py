@@ -67,6 +67,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(for the harness's own tests; the simulators' configs can name them too)")
     group.addoption("--ocpp-sim-config-dir", default=None, metavar="DIR",
                     help="where the simulators' SUT configs live (default: <rootdir>/fixtures)")
+    group.addoption("--ocpp-report", default=None, metavar="PATH",
+                    help="write the compliance report (self-contained HTML) here, evidence.json beside it; default: "
+                         "the --html path (pytest-html's own page then goes beside it), or reports/report.html in "
+                         "a run of testcases/")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -203,43 +207,98 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+# -- the report and the terminal (harness.report) ---------------------------------------------------------
+_live_key = pytest.StashKey[Any]()
+
+
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before any plugin configures itself: the report takes the --html path unless --ocpp-report names one."""
+    from .report import claim_report_path
+
+    claim_report_path(config)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note the run's start; with -v, show each step of a case as it finishes (-vv: the harness's setup steps too)."""
+    from .report import begin_session
+    from .report.terminal import LiveSteps
+    from .steps import observe
+
+    config = session.config
+    begin_session(config)  # also registers the collector of the cases' records (pytest_runtest_logreport)
+    verbose = config.get_verbosity()
+    if verbose >= 1 and not hasattr(config, "workerinput") and config.pluginmanager.has_plugin("terminalreporter"):
+        live = LiveSteps(config, own=verbose >= 2)
+        config.stash[_live_key] = (live, observe(live))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    live = item.config.stash.get(_live_key, None)
+    tc = tc_of(item)
+    if live is not None and tc is not None:
+        live[0].heading = f"{tc[0]} — {tc[1]}"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     outcome = yield
-    report = outcome.get_result()
-    from .report import attach_trace, record_verdict
-
     tc = tc_of(item)
-    if tc is not None:
-        profiles = [name for name in MARKERS if item.get_closest_marker(name)]
-        record_verdict(item.config, item.nodeid, tc[0], sut_role_of(tc[0]), profiles, report)
-    role = item.stash.get(_role_key, None)
-    if role is None or (report.when != "call" and not report.failed):
+    if tc is None:
         return
-    attach_trace(item, report, role)
+    from .report import record_phase
+
+    profiles = [name for name in {**MARKERS, **OWN_MARKERS} if item.get_closest_marker(name)]
+    record_phase(item, call, outcome.get_result(), tc=tc, sut_role=sut_role_of(tc[0]), profiles=profiles,
+                 role=item.stash.get(_role_key, None), provider=item.config.stash[_provider_key])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    provider = config.stash[_provider_key]
-    return [f"ocpp16-harness {__version__}: " + provider.describe()]
+    from .errors import ConfigurationError
+
+    try:
+        described = config.stash[_provider_key].describe()
+    except ConfigurationError as exc:  # said here; the run itself reports it where it matters (a usage error first)
+        described = f"the SUT configuration cannot be read: {exc}"
+    return [f"ocpp16-harness {__version__}: " + described]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    from .report import write_evidence
+    from .report import write_reports
 
-    write_evidence(session)
+    write_reports(session, session.config.stash[_provider_key])
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    from .report import written_report
+
+    path = written_report(config)
+    if path is not None:
+        terminalreporter.write_sep("-", f"OCPP compliance report: {path.as_uri()} (evidence.json beside it)")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    live = config.stash.get(_live_key, None)
+    if live is not None:
+        live[1]()  # stop observing the steps
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
-    from .report import html_summary
+    from html import escape
 
-    prefix.extend(html_summary(session.config.stash[_provider_key], session.config))
+    from .report import report_path
+
+    path = report_path(session.config)
+    provider = session.config.stash[_provider_key]
+    text = f"ocpp16-harness {__version__}, OCPP 1.6-J. {provider.describe()}."
+    if path is not None:
+        text += f" The compliance report (cover, steps, diagrams): {path.name} beside this page."
+    prefix.append(f"<p>{escape(text)}</p>")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_report_title(report: Any) -> None:
-    report.title = "OCPP 1.6 compliance report"
+    report.title = "OCPP 1.6 compliance run (developer view)"
 
 
 def simulator_config_dir(config: pytest.Config) -> Path:

@@ -82,6 +82,8 @@ class Trace:
     name: str = ""
     entries: list[Entry] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
+    #: the test's steps as they ran (harness.steps.StepRecord, appended by the roles' step methods)
+    steps: list[Any] = field(default_factory=list)
 
     def add(self, direction: Direction, text: str, connection: str = "", note: str = "") -> Entry:
         entry = Entry(direction, text, datetime.now(timezone.utc), time.monotonic(), connection, note)

@@ -11,6 +11,9 @@ not run while the manual step it waits on is still queued.
 
 :meth:`Role.warn` records what neither the catalog step nor the spec requires (a
 SHOULD, a reading): a warning in the report, a failure only with ``strict: true``.
+
+Every step (expect, expect_all, expect_none, call, idle) leaves a record in the test's
+``trace.steps`` (:mod:`harness.steps`): what it expected, what arrived, when, its verdict.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ..inbox import ErrorReply, Expectation, Inbox, Received, Reply
 from ..matching import diff, mismatches
 from ..ocppj import Call, CallError, ErrorCode
 from ..session import Session
+from ..steps import recorded
 from ..trace import Entry, Trace
 from ..waits import within
 
@@ -181,6 +185,7 @@ class Role:
         (got,) = await self.expect_all(Expectation(action, pattern, reply), step=step, timeout=timeout)
         return got
 
+    @recorded("expect")
     async def expect_all(self, *expectations: Expectation, step: str, timeout: float | None = None,
                          ordered: bool = False) -> list[Received]:
         """Wait for every expectation; any order unless ``ordered`` (catalog: 'may be reversed')."""
@@ -198,11 +203,13 @@ class Role:
             raise StepTimeout(exc.step, exc.problem,
                               f"{exc.detail}\nthe connection to the SUT is closed: {session.close_reason}") from None
 
+    @recorded("expect_none")
     async def expect_none(self, action: str, *, step: str, within: float, **pattern: Any) -> None:
         """Fail if the SUT sends ``action`` (matching ``pattern``) within ``within`` seconds."""
         await self.inbox.wait_none(Expectation(action, pattern), step=step, within=within, check=lambda: self.check(step),
                                    deadline_base=self._deadline_base)
 
+    @recorded("call")
     async def call(self, action: str, payload: Mapping[str, Any], *, step: str, expect: Mapping[str, Any] | None = None,
                    allow_error: bool = False, timeout: float | None = None) -> dict[str, Any] | CallError:
         """Send a CALL to the SUT and return its reply's payload.
@@ -232,6 +239,7 @@ class Role:
                                       "\n".join(f"  - {m}" for m in wrong) + f"\ndiff (expected -> received):\n{diff(expect, reply.payload)}")
         return reply.payload
 
+    @recorded("idle")
     async def idle(self, seconds: float, *, step: str) -> None:
         """Let ``seconds`` pass (a spec timer of the impersonated side), failing at once on a SUT defect."""
         deadline = time.monotonic() + seconds
