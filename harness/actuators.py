@@ -76,6 +76,26 @@ VOCABULARY: dict[str, str] = {
     "cs_get_diagnostics": "Make the central system send GetDiagnostics with an upload location that is {upload} "
                           "(accepting: it takes the upload; refusing: it refuses it).",
     "cs_trigger_message": "Make the central system send TriggerMessage for {requested_message} (connector {connector}).",
+    # security extension (improved security white paper); the charge point's side first
+    "set_security_profile": "With the charge point's service tool set its SecurityProfile to {profile}, its AuthorizationKey "
+                            "to the configured basic_auth_password and its central system URL to {url} (OCPP itself "
+                            "does not allow lowering the profile).",
+    "cs_security_settings": "In the central system's back-end set charge point {charge_point_id} to security profile "
+                            "{profile} with the configured basic_auth_password (a setting only: nothing is sent to it).",
+    "cs_update_password": "Make the central system give the charge point a new basic-auth password "
+                          "(ChangeConfiguration AuthorizationKey).",
+    "cs_change_security_profile": "Make the central system move the charge point to security profile {profile} "
+                                  "(ChangeConfiguration SecurityProfile).",
+    "cs_extended_trigger_message": "Make the central system send ExtendedTriggerMessage for {requested_message} "
+                                   "(connector {connector}).",
+    "cs_install_certificate": "Make the central system send InstallCertificate of a {certificate_type} (its own root CA "
+                              "certificate; {certificate}: configured = the one the charge point is set up with, other = "
+                              "a second root CA).",
+    "cs_get_installed_certificate_ids": "Make the central system send GetInstalledCertificateIds for {certificate_type}.",
+    "cs_delete_certificate": "Make the central system send DeleteCertificate for the {certificate_type} it installed last.",
+    "cs_get_log": "Make the central system send GetLog for the {log_type} with an upload location that accepts it.",
+    "cs_signed_update_firmware": "Make the central system send SignedUpdateFirmware with a firmware whose signature is "
+                                 "{signature} (valid: made with its signing certificate; invalid: a broken signature).",
 }
 
 

@@ -72,10 +72,12 @@ async def restore(role: Any, sut: SutHandle) -> None:
         for action, params in undo:  # what the case's manual steps changed (a broken lock, a cut network)
             await sut.act(action, step=f"{TEARDOWN} (undo: {action})", **params)
         if isinstance(role, CentralSystem):
+            await _restore_security_profile(role, sut)
             await recover_connectors(role, sut, TEARDOWN)
             await _restore_configuration(role, sut)
         elif isinstance(role, ChargePoint):
             await _stop_open_transactions(role)
+            await _restore_harness_security(role, sut)
     except StepFailure as exc:
         raise CommonStateError(f"the SUT could not be brought back to OCTT's common state after this case: {exc}") from None
     _setup_defects_as_warnings(role, TEARDOWN)  # housekeeping stays on between cases
@@ -147,6 +149,61 @@ async def _restore_configuration(cs: CentralSystem, sut: SutHandle) -> None:
             raise StepFailure(TEARDOWN, f"configuration key {key} could not be put back to {baseline[key]!r}: "
                                         f"ChangeConfiguration answered {status}")
     cs.changed_keys.clear()
+
+
+# -- security extension: the run's security profile and AuthorizationKey -------------------------------------------
+async def _restore_security_profile(cs: CentralSystem, sut: SutHandle) -> None:
+    """The charge point back on the run's security profile and basic-auth password (TC_073, TC_083 and every
+    case that moved it to another profile).
+
+    OCPP forbids lowering the profile (whitepaper), so another profile is put back by the
+    manual step ``set_security_profile`` (a service tool; it also restores the AuthorizationKey),
+    a changed AuthorizationKey alone by ChangeConfiguration. Either way the charge point must then
+    connect with the run's settings, or the next case could not start (a teardown error).
+    """
+    run, material = cs.config.security_profile, cs.security
+    if material is None:
+        return
+    current = cs.connections[-1].profile if cs.connections else run
+    key_changed = material.password is not None and cs.password is not None and \
+        cs.password.reveal() != material.password.reveal()
+    step = f"{TEARDOWN} (security profile {run})"
+    mark = len(cs.connections)
+    if current != run or "SecurityProfile" in cs.changed_keys:
+        if cs.password is not None and material.password is not None:
+            cs.password.replace(material.password.reveal())
+        await sut.act("set_security_profile", step=step, profile=run, url=cs.url_for(run))
+        await cs.actuations_done(step)
+        if await cs.wait_connection(mark, cs.timeouts.connect + cs.timeouts.step, profile=run) is None:
+            raise StepFailure(step, f"the charge point did not connect over security profile {run} ({cs.url_for(run)}) "
+                                    "after the manual step set_security_profile", "; ".join(cs.refusals[-3:]))
+        cs.known_configuration["SecurityProfile"] = str(run)
+    elif key_changed:
+        cs.password.replace(material.password.reveal())  # type: ignore[union-attr]  # its old key: let it back in
+        key = material.password.reveal().encode("latin-1").hex().upper()
+        reply = await cs.call("ChangeConfiguration", {"key": "AuthorizationKey", "value": key}, step=f"{step} "
+                              "(ChangeConfiguration AuthorizationKey: the run's password)", allow_error=True)
+        if isinstance(reply, dict) and reply.get("status") in ("Accepted", "RebootRequired"):
+            await cs.wait_connection(mark, cs.timeouts.step)  # it reconnects with the key (bounded; it may not)
+        else:
+            raise StepFailure(step, f"the charge point answered {reply} to putting back the run's AuthorizationKey")
+    cs.changed_keys.difference_update({"SecurityProfile", "AuthorizationKey"})
+
+
+async def _restore_harness_security(cp: ChargePoint, sut: SutHandle) -> None:
+    """The harness charge point back on the run's security profile and password, and the central system told so.
+
+    A case may move it to another profile, or the central system may give it a new AuthorizationKey
+    (TC_073_CSMS, TC_083_CSMS): the operator's manual step ``cs_security_settings`` sets the charge
+    point's profile (and the configured password) back in the central system; nothing is sent to it.
+    """
+    run = cp.config.security_profile
+    if cp.profile == run and cp.authorization_key is None:
+        return
+    step = f"{TEARDOWN} (security profile {run})"
+    await sut.act("cs_security_settings", step=step, profile=run, charge_point_id=cp.config.charge_point_id)
+    await cp.actuations_done(step)
+    cp.profile, cp.authorization_key = run, None
 
 
 async def change_configuration(cs: CentralSystem, sut: SutHandle, key: str, value: str, *, step: str) -> str:

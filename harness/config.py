@@ -16,7 +16,7 @@ import yaml
 
 from .errors import ConfigurationError
 
-__all__ = ["Secret", "Timeouts", "IdTags", "SutConfig", "load_config"]
+__all__ = ["Secret", "Timeouts", "IdTags", "TlsConfig", "SutConfig", "load_config"]
 
 SutRole = Literal["cp", "cs"]
 
@@ -64,6 +64,93 @@ class IdTags:
     parent: str = "PARENT_TAG"
 
 
+# -- security extension (tls: section) ---------------------------------------------------------------
+PROFILES = (0, 1, 2, 3)
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """Certificates, keys and per-profile addresses of the security extension (the ``tls:`` section).
+
+    ``generate`` (``pki: generate``, the default when no file is named): the harness makes a
+    test PKI per run (harness.pki.TestPki). Otherwise the vendor's PEM files: ``ca`` is the
+    CentralSystemRootCertificate (a charge point under test: it also verifies charge point
+    certificates, profile 3; a central system under test: the harness charge point trusts it),
+    ``cert``/``key`` the harness's own certificate chain and key (its server certificate, or the
+    charge point certificate of profile 3), ``key_password`` their password; ``ca_key`` lets the
+    harness sign a charge point's CSR (TC_074_CS), ``manufacturer_root`` and ``signing_cert`` /
+    ``signing_key`` serve the firmware cases (TC_075_1, TC_080, TC_081).
+    ``profiles``: the security profiles the SUT supports (cases needing another are skipped);
+    ``ports`` (charge point under test): where the harness listens for each profile other than
+    the run's (``listen.port``; absent: a free port); ``endpoints`` (central system under test):
+    where the harness charge point connects for each profile other than the run's (``endpoint``).
+    """
+
+    generate: bool = True
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    key_password: Secret | None = None
+    ca_key: str | None = None
+    manufacturer_root: str | None = None
+    signing_cert: str | None = None
+    signing_key: str | None = None
+    key_type: str = "ec"
+    server_names: tuple[str, ...] = ()
+    profiles: tuple[int, ...] = ()
+    ports: dict[int, int] = field(default_factory=dict)
+    endpoints: dict[int, str] = field(default_factory=dict)
+
+
+_TLS_FILES = ("ca", "cert", "key", "ca_key", "manufacturer_root", "signing_cert", "signing_key")
+_TLS_KNOWN = {"pki", "key_password", "key_type", "server_names", "profiles", "ports", "endpoints", *_TLS_FILES}
+
+
+def _profile_number(value: Any, where: str) -> int:
+    number = _number(int, value, where)
+    if number not in PROFILES:
+        raise ConfigurationError(f"{where}: a security profile is 0, 1, 2 or 3, not {value!r}")
+    return int(number)
+
+
+def _tls(data: dict[str, Any], where: str, run_profile: int) -> TlsConfig:
+    """The ``tls:`` section; every error names the bad key (``tls.<key>``)."""
+    raw = _mapping(data, "tls", where, known=_TLS_KNOWN)
+    files: dict[str, str] = {}  # paths as text: the report writes the configuration as JSON
+    for name in _TLS_FILES:
+        if raw.get(name) is not None:
+            if not isinstance(raw[name], str) or not raw[name]:
+                raise ConfigurationError(f"{where}: tls.{name} must be a file path, not {raw[name]!r}")
+            files[name] = str(Path(raw[name]).expanduser())
+    pki = raw.get("pki")
+    if pki not in (None, "generate"):
+        raise ConfigurationError(f"{where}: tls.pki must be 'generate' (or left out with the files named), not {pki!r}")
+    if pki == "generate" and files:
+        raise ConfigurationError(f"{where}: tls.pki 'generate' and the files {sorted(files)} exclude each other")
+    key_type = str(raw.get("key_type", "ec"))
+    if key_type not in ("ec", "rsa"):
+        raise ConfigurationError(f"{where}: tls.key_type must be 'ec' or 'rsa', not {key_type!r}")
+    names = raw.get("server_names") or []
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigurationError(f"{where}: tls.server_names must be a list of host names")
+    profiles = raw.get("profiles")
+    if profiles is None:
+        chosen = (run_profile,)
+    elif isinstance(profiles, list):
+        chosen = tuple(sorted({_profile_number(p, f"{where}: tls.profiles") for p in profiles}))
+    else:
+        raise ConfigurationError(f"{where}: tls.profiles must be a list of security profiles (0-3)")
+    ports = {_profile_number(k, f"{where}: tls.ports"): _number(int, v, f"{where}: tls.ports.{k}")
+             for k, v in _mapping(raw, "ports", f"{where}: tls").items()}
+    endpoints = {_profile_number(k, f"{where}: tls.endpoints"): str(v).rstrip("/")
+                 for k, v in _mapping(raw, "endpoints", f"{where}: tls").items()}
+    return TlsConfig(generate=not files, key_password=_secret(raw.get("key_password"), f"{where}: tls.key_password"),
+                     key_type=key_type, server_names=tuple(names), profiles=chosen, ports=ports, endpoints=endpoints,
+                     **files)
+
+
 @dataclass(frozen=True)
 class SutConfig:
     """Everything the harness needs to know about one SUT."""
@@ -96,6 +183,8 @@ class SutConfig:
     # FirmwareManagement / GetDiagnostics / GetLog: where the harness's FTP and HTTP servers listen and how the
     # charge point reaches them (harness.transfer.TransferConfig.from_mapping reads it)
     transfer: dict[str, Any] = field(default_factory=dict)
+    # security extension: certificates and keys (generated per run by default), per-profile listeners / endpoints
+    tls: TlsConfig = field(default_factory=TlsConfig)
 
     def with_overrides(self, **changes: Any) -> "SutConfig":
         from dataclasses import replace
@@ -119,7 +208,7 @@ def _secret(raw: Any, where: str) -> Secret | None:
 _KNOWN = {
     "sut", "name", "charge_point_id", "listen", "endpoint", "security_profile", "basic_auth_password",
     "connectors", "id_tags", "heartbeat_interval", "boot_retry_interval", "charge_point_vendor",
-    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra", "simulator", "transfer",
+    "charge_point_model", "timeouts", "actuators", "features", "strict", "extra", "simulator", "transfer", "tls",
 }
 
 
@@ -161,6 +250,7 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> SutConfig:
             extra=dict(_mapping(data, "extra", where)),
             simulator=dict(_mapping(data, "simulator", where, known={"variants", "options", "faults"})),
             transfer=dict(_mapping(data, "transfer", where)),
+            tls=_tls(data, where, _profile_number(data.get("security_profile", 0), f"{where}: security_profile")),
         )
     except TypeError as exc:  # unknown key inside id_tags / timeouts
         raise ConfigurationError(f"{where}: {exc}") from None

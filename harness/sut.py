@@ -9,20 +9,28 @@ stops them at the end. Roles and simulators are started lazily, on first use.
 from __future__ import annotations
 
 import dataclasses
+import secrets
+import shutil
+import ssl
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from .actuators import Actuation, Actuations, Actuators
-from .config import SutConfig, load_config
+from .config import Secret, SutConfig, load_config
 from .errors import ConfigurationError
+from .pki import Credential, TestPki, client_context, server_context
+from .pki_certs import load_certificates
 from .roles import CentralSystem, ChargePoint
 from .runner import LoopThread
 from .simulators.process import SimulatorProcess, start_simulator
 
-__all__ = ["SutHandle", "SutProvider"]
+__all__ = ["SutHandle", "SutProvider", "SecurityMaterial"]
 
 SIM_CONFIG = {"cp": "simulator_charge_point.yaml", "cs": "simulator_central_system.yaml"}
 SIM_MODULE = {"cp": "harness.simulators.charge_point", "cs": "harness.simulators.central_system"}
@@ -34,6 +42,8 @@ class SutHandle:
 
     config: SutConfig
     actuators: Actuators
+    #: certificates, keys and the basic-auth password of the run (None: the SUT config lists no security)
+    security: SecurityMaterial | None = None
     actuations: Actuations = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +65,127 @@ class SutHandle:
         waits until it is done.
         """
         return self.actuations.start(action, step=step, **params)
+
+
+class SecurityMaterial:
+    """The run's certificates, keys and basic-auth password (security profiles 1-3 of the security extension).
+
+    From the SUT config's ``tls:`` section: a :class:`~harness.pki.TestPki` made for the run
+    (``pki: generate``, the default, and always for the reference simulators; never checked in,
+    removed at the end of the run) or the vendor's PEM files. ``own`` is the harness's own
+    certificate chain and key: the server certificate when it plays the central system, the
+    charge point certificate (profile 3) when it plays the charge point. Neither repr nor str
+    shows key material or the password; every context is new (each TLS server needs its own).
+    """
+
+    def __init__(self, config: SutConfig, *, password: Secret | None = None) -> None:
+        tls = config.tls
+        #: the run's basic-auth password: configured, or (the simulators) generated for the run
+        self.password: Secret | None = password or config.basic_auth_password
+        self.key_password: Secret | None = tls.key_password
+        self.cpo_name = str(config.extra.get("cpo_name", "OpenOCTT CSO"))
+        self.pki: TestPki | None = None
+        if tls.generate:
+            self.pki = pki = TestPki(charge_point_id=config.charge_point_id, cso_name=self.cpo_name,
+                                     server_names=tls.server_names, key_type=tls.key_type)  # type: ignore[arg-type]
+            self.directory = pki.directory
+            self.root_path: Path = pki.csms_root.cert_path
+            self.ca: Credential | None = pki.csms_root
+            own = pki.server if config.sut == "cp" else pki.client
+            self.own: tuple[Path, Path] | None = (own.chain_path, own.key_path)
+            self.key_password = None
+            self.manufacturer_root_path: Path | None = pki.manufacturer_root.cert_path
+            self.signer: Credential | None = pki.firmware_signer
+        else:
+            self.directory = Path(tempfile.mkdtemp(prefix="ocpp-tls-"))  # for keys the harness makes (mode 0700)
+            if not tls.ca:
+                raise ConfigurationError("tls.ca is required when the harness does not generate its PKI (tls.pki)")
+            self.root_path = _file(tls.ca, "tls.ca")
+            self.own = (_file(tls.cert, "tls.cert"), _file(tls.key, "tls.key")) if tls.cert and tls.key else None
+            self.ca = self._credential("ca", tls.ca, tls.ca_key)
+            self.manufacturer_root_path = _file(tls.manufacturer_root, "tls.manufacturer_root") if tls.manufacturer_root else None
+            self.signer = self._credential("signer", tls.signing_cert, tls.signing_key)
+
+    def _credential(self, name: str, cert: str | None, key: str | None) -> Credential | None:
+        if not cert or not key:
+            return None
+        cert_path, key_path = _file(cert, f"tls.{name}"), _file(key, f"tls.{name}_key")
+        try:
+            loaded = serialization.load_pem_private_key(
+                key_path.read_bytes(), self.key_password.reveal().encode() if self.key_password else None)
+            return Credential(name, load_certificates(cert_path.read_text())[0], cert_path, key_path, loaded)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:  # never the key or the password in the text
+            raise ConfigurationError(f"cannot load {cert_path} with its key {key_path}: not PEM, or encrypted with "
+                                     f"another password than tls.key_password ({type(exc).__name__})") from None
+
+    # -- what the roles and the cases use ---------------------------------------------------------------------
+    @property
+    def root(self) -> x509.Certificate:
+        """The CentralSystemRootCertificate (the first certificate of ``tls.ca``)."""
+        return load_certificates(self.root_path.read_text())[0]
+
+    @property
+    def root_pem(self) -> str:
+        return self.root.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    @property
+    def manufacturer_root_pem(self) -> str | None:
+        return self.manufacturer_root_path.read_text() if self.manufacturer_root_path else None
+
+    def server_context(self, profile: int) -> ssl.SSLContext:
+        """A new server context for a listener of security ``profile`` (3: client certificates against tls.ca)."""
+        if self.own is None:
+            raise ConfigurationError("the harness as TLS server needs tls.cert and tls.key (or tls.pki: generate)")
+        return server_context(self.own[0], self.own[1], client_ca=self.root_path if profile == 3 else None,
+                              password=self.key_password)
+
+    def client_context(self, profile: int, identity: tuple[Path, Path] | None = None) -> ssl.SSLContext:
+        """A new client context for security ``profile``; 3 presents ``identity`` (cert, key) or the configured one."""
+        if profile != 3:
+            return client_context(self.root_path)
+        own, password = (identity, None) if identity is not None else (self.own, self.key_password)
+        if own is None:
+            raise ConfigurationError("security profile 3 needs the charge point certificate: tls.cert and tls.key")
+        return client_context(self.root_path, cert_chain=own[0], key=own[1], password=password)
+
+    def close(self) -> None:
+        """Remove what was generated for the run (keys included)."""
+        if self.pki is not None:
+            self.pki.close()
+        else:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return f"SecurityMaterial(directory={str(self.directory)!r}, generated={self.pki is not None})"
+
+    __str__ = __repr__
+
+
+def _file(path: str | None, key: str) -> Path:
+    if not path or not Path(path).is_file():
+        raise ConfigurationError(f"{key}: {path!r} does not exist or is not a file")
+    return Path(path)
+
+
+def wants_security(config: SutConfig) -> bool:
+    """Whether the run needs certificates and keys: the security profile is listed, or the run uses profile 1-3."""
+    return "security" in config.features or config.security_profile > 0
+
+
+PASSWORD_ENV = "OCPP_SIM_BASIC_AUTH_PASSWORD"  # the run's password reaches a simulator by environment, never argv
+
+
+def _security_args(role: str, material: SecurityMaterial) -> list[str]:
+    """The simulator's command-line paths to its certificates and keys (generated for this run)."""
+    pki = material.pki
+    assert pki is not None  # the simulators always get a generated PKI
+    common = ["--password-env", PASSWORD_ENV, "--root-cert", str(pki.csms_root.cert_path),
+              "--manufacturer-root", str(pki.manufacturer_root.cert_path), "--cpo-name", material.cpo_name]
+    if role == "cp":  # the reference charge point: its factory certificate, and the roots it trusts
+        return [*common, "--client-cert", str(pki.client.chain_path), "--client-key", str(pki.client.key_path)]
+    return [*common, "--tls-cert", str(pki.server.chain_path), "--tls-key", str(pki.server.key_path),
+            "--ca-key", str(pki.csms_root.key_path), "--signer-cert", str(pki.firmware_signer.cert_path),
+            "--signer-key", str(pki.firmware_signer.key_path)]
 
 
 def _switches(items: list[str], option: str) -> dict[str, list[str]]:
@@ -96,6 +227,8 @@ class SutProvider:
         self.simulators: dict[str, SimulatorProcess] = {}
         self.configs: dict[str, SutConfig] = {}
         self._roles: dict[str, Any] = {}
+        #: per role: the certificates, keys and password of the run (only when its config lists security)
+        self.security: dict[str, SecurityMaterial] = {}
 
     @classmethod
     def from_options(cls, config: pytest.Config) -> "SutProvider":
@@ -148,6 +281,8 @@ class SutProvider:
             if self.user_config.sut != role:
                 raise ConfigurationError(f"the configured SUT is a {self.user_config.sut!r}, this test needs a {role!r}")
             cfg = self.user_config
+            if wants_security(cfg):
+                self.security[role] = SecurityMaterial(cfg)
         else:
             cfg = self._start_simulator(role)
         if self.step_timeout:
@@ -162,13 +297,22 @@ class SutProvider:
         fault_args = [arg for name in self.faults[role] for arg in ("--fault", name)]
         fault_args += [arg for name in self.variants[role] for arg in ("--variant", name)]
         fault_args += ["--config", str(path)]  # the simulator reads its variants and options from it
+        env: dict[str, str] = {}
+        if wants_security(cfg):  # a PKI and a basic-auth password for this run only, handed over as files and env
+            generated = None if cfg.basic_auth_password else Secret(secrets.token_hex(9))  # 18 bytes (16-20)
+            self.security[role] = material = SecurityMaterial(cfg, password=generated)
+            fault_args += _security_args(role, material)
+            env[PASSWORD_ENV] = material.password.reveal()  # type: ignore[union-attr]
         if role == "cp":
             # The harness's central system must listen first; the simulator connects to it.
             server = CentralSystem(cfg)
+            server.security = self.security.get(role)
             self.loop.run(server.start(), cfg.timeouts.connect)
             self._roles["cp"] = server
+            profile_urls = [arg for p in sorted(server.ports) for arg in ("--profile-url", f"{p}={server.url_for(p)}")]
             sim = start_simulator(SIM_MODULE[role], ["--cs-url", server.url, "--id", cfg.charge_point_id,
-                                                     "--connectors", str(cfg.connectors), *fault_args])
+                                                     "--connectors", str(cfg.connectors), "--security-profile",
+                                                     str(cfg.security_profile), *profile_urls, *fault_args], env=env)
             # Let its start-up boot be accepted before any test, so no test mistakes it for its own.
             # A faulty simulator may fail this; its test cases will then show the defect themselves.
             try:
@@ -183,16 +327,19 @@ class SutProvider:
             tag_args = [f"{tags.valid}=Accepted:{tags.parent}", f"{tags.valid_2}=Accepted:{tags.parent}",
                         f"{tags.parent}=Accepted", f"{tags.blocked}=Blocked", f"{tags.expired}=Expired"]
             sim = start_simulator(SIM_MODULE[role], ["--heartbeat-interval", str(cfg.heartbeat_interval), *fault_args,
-                                                     *(arg for tag in tag_args for arg in ("--id-tag", tag))])
+                                                     "--security-profile", str(cfg.security_profile),
+                                                     *(arg for tag in tag_args for arg in ("--id-tag", tag))], env=env)
         self.simulators[role] = sim
-        filled = _fill({"actuators": cfg.actuators, "endpoint": cfg.endpoint}, sim.info)
-        return cfg.with_overrides(actuators=filled["actuators"], endpoint=filled["endpoint"])
+        filled = _fill({"actuators": cfg.actuators, "endpoint": cfg.endpoint, "endpoints": cfg.tls.endpoints}, sim.info)
+        return cfg.with_overrides(actuators=filled["actuators"], endpoint=filled["endpoint"],
+                                  tls=dataclasses.replace(cfg.tls, endpoints=filled["endpoints"]))
 
     # -- roles ----------------------------------------------------------------------------------
     def central_system(self) -> CentralSystem:
         cfg = self.config_for("cp")
         if "cp" not in self._roles:
             server = CentralSystem(cfg)
+            server.security = self.security.get("cp")
             assert self.loop is not None
             self.loop.run(server.start(), cfg.timeouts.connect)
             self._roles["cp"] = server
@@ -204,12 +351,13 @@ class SutProvider:
         cfg = self.config_for("cs")
         if "cs" not in self._roles:
             self._roles["cs"] = ChargePoint(cfg)
+            self._roles["cs"].security = self.security.get("cs")
         return self._roles["cs"]  # type: ignore[no-any-return]
 
     def handle(self, role: str, config: pytest.Config) -> SutHandle:
         cfg = self.config_for(role)
         return SutHandle(cfg, Actuators(cfg.actuators, timeout=cfg.timeouts.actuation, prompt=self.prompt,
-                                        operator_timeout=cfg.timeouts.operator))
+                                        operator_timeout=cfg.timeouts.operator), security=self.security.get(role))
 
     def test_timeout(self, config: pytest.Config, role: Any) -> float:
         if self.test_timeout_override:
@@ -230,3 +378,5 @@ class SutProvider:
                     pass
         for sim in self.simulators.values():
             sim.stop()
+        for material in self.security.values():
+            material.close()  # the generated keys go with the run

@@ -226,3 +226,74 @@ def test_neither_repr_nor_str_of_a_config_or_its_secret_shows_the_password(tmp_p
             assert PASSWORD not in text
         assert "Secret('***')" in repr(config)
 
+
+
+# --- the tls: section (security extension) ---------------------------------------------------------------
+def test_without_a_tls_section_the_harness_generates_its_pki_and_supports_only_the_run_profile():
+    config = config_from_dict({**MINIMAL, "security_profile": 2})
+    assert config.tls.generate and config.tls.ca is None
+    assert config.tls.profiles == (2,) and config.tls.ports == {} and config.tls.endpoints == {}
+
+
+def test_pki_generate_is_the_same_as_leaving_the_files_out():
+    config = config_from_dict({**MINIMAL, "tls": {"pki": "generate", "profiles": [3, 1, 2, 1]}})
+    assert config.tls.generate and config.tls.profiles == (1, 2, 3)
+
+
+def test_a_vendors_files_are_read_as_paths_and_the_key_password_as_a_secret(monkeypatch):
+    monkeypatch.setenv("OCPP_TEST_KEY_PASSWORD", PASSWORD)
+    config = config_from_dict({**MINIMAL, "tls": {
+        "ca": "/lab/pki/csms-root.pem", "cert": "/lab/pki/server-chain.pem", "key": "/lab/pki/server.key",
+        "key_password": {"env": "OCPP_TEST_KEY_PASSWORD"}, "ca_key": "/lab/pki/csms-root.key",
+        "manufacturer_root": "/lab/pki/mf-root.pem", "signing_cert": "/lab/pki/fw.pem", "signing_key": "/lab/pki/fw.key",
+        "server_names": "lab-host.example", "ports": {1: 9001, "2": 9443, 3: 9444}}})
+    tls = config.tls
+    assert not tls.generate
+    assert (tls.ca, tls.cert, tls.key, tls.ca_key) == ("/lab/pki/csms-root.pem", "/lab/pki/server-chain.pem",
+                                                       "/lab/pki/server.key", "/lab/pki/csms-root.key")
+    assert isinstance(tls.key_password, Secret) and tls.key_password.reveal() == PASSWORD
+    assert PASSWORD not in repr(config) and tls.server_names == ("lab-host.example",)
+    assert tls.ports == {1: 9001, 2: 9443, 3: 9444}
+
+
+def test_a_central_system_under_test_names_its_endpoint_per_profile():
+    config = config_from_dict({"sut": "cs", "charge_point_id": "X", "endpoint": "ws://cs.example/ocpp/",
+                               "tls": {"profiles": [0, 1, 2, 3], "endpoints": {2: "wss://cs.example:443/ocpp/"}}})
+    assert config.tls.endpoints == {2: "wss://cs.example:443/ocpp"}
+
+
+@pytest.mark.parametrize(("tls", "key"), [
+    ({"pki": "make"}, "tls.pki"),
+    ({"pki": "generate", "ca": "/x.pem"}, "tls.pki"),
+    ({"ca": 5}, "tls.ca"),
+    ({"cert": ""}, "tls.cert"),
+    ({"key_type": "dsa"}, "tls.key_type"),
+    ({"profiles": [4]}, "tls.profiles"),
+    ({"profiles": "2"}, "tls.profiles"),
+    ({"ports": {5: 9000}}, "tls.ports"),
+    ({"ports": {2: "https"}}, "tls.ports.2"),
+    ({"endpoints": {"x": "wss://h"}}, "tls.endpoints"),
+    ({"server_names": [""]}, "tls.server_names"),
+    ({"key_password": 1234}, "tls.key_password"),
+    ({"certificate": "/x.pem"}, "certificate"),
+])
+def test_a_bad_tls_key_is_a_configuration_error_naming_it(tls, key):
+    with pytest.raises(ConfigurationError, match=key.replace(".", r"\.")):
+        config_from_dict({**MINIMAL, "tls": tls})
+
+
+def test_a_tls_section_that_is_not_a_mapping_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="'tls' must be a mapping"):
+        config_from_dict({**MINIMAL, "tls": ["ca.pem"]})
+
+
+def test_a_security_profile_outside_0_to_3_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="security_profile"):
+        config_from_dict({**MINIMAL, "security_profile": 4})
+
+
+def test_the_key_password_of_the_tls_section_never_reaches_the_report(monkeypatch):
+    from harness.report.suts import known_secrets, redacted_config
+
+    config = config_from_dict({**MINIMAL, "tls": {"ca": "/a.pem", "key_password": PASSWORD}})
+    assert PASSWORD not in str(redacted_config(config)) and PASSWORD in known_secrets([config])

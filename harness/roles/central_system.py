@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
 from websockets.asyncio.server import Server, ServerConnection
 
 from .. import schemas
-from ..config import SutConfig
+from ..config import Secret, SutConfig
 from ..errors import PayloadMismatch, ProtocolFailure, UnexpectedMessage
 from ..field_checks import FieldChecks
 from ..inbox import ErrorReply
@@ -29,7 +31,7 @@ from ..transport import SUBPROTOCOL, Handshake, serve_central_system
 from ..waits import within
 from .base import Role
 
-__all__ = ["CentralSystem", "now_iso"]
+__all__ = ["CentralSystem", "Connection", "now_iso"]
 
 
 def now_iso() -> str:
@@ -37,8 +39,44 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class Connection:
+    """One connection of the charge point: the security profile of the listener it came through, its handshake."""
+
+    profile: int
+    handshake: Handshake
+    #: TLS 1.2 suites the charge point offered that the listener allows (OpenSSL names; empty on ws://)
+    shared_ciphers: tuple[str, ...] = ()
+    at: float = 0.0  # time.monotonic()
+
+
+class _Password(Secret):
+    """The password the basic-auth listeners check: it follows the AuthorizationKey the charge point accepted."""
+
+    __slots__ = ()
+
+    def replace(self, value: str) -> None:
+        self._value = value
+
+
+def authorization_key_password(hex_value: str) -> str | None:
+    """The basic-auth password an AuthorizationKey value stands for (whitepaper: hex of its bytes), as the
+    transport compares it (latin-1 text); None when the value is not hex."""
+    try:
+        return bytes.fromhex(hex_value).decode("latin-1")
+    except ValueError:
+        return None
+
+
 class CentralSystem(Role):
-    """Impersonates an OCPP 1.6 central system."""
+    """Impersonates an OCPP 1.6 central system.
+
+    Security extension: besides the run's listener (``listen.port``, the run's ``security_profile``)
+    it listens for every other profile it has material for (:attr:`security`, set by harness.sut:
+    profile 0 plain, 1 plain with Basic auth, 2 TLS with Basic auth, 3 mutual TLS), each on its own
+    port (``tls.ports``, else a free one). Every connection of the charge point becomes the live
+    session and is recorded in :attr:`connections` with the profile of its listener.
+    """
 
     peer_actions = schemas.CHARGE_POINT_ACTIONS
     background_actions = frozenset({
@@ -78,33 +116,106 @@ class CentralSystem(Role):
         #: registers, closed transactions and clocks, judged on every CALL of the charge point (harness.field_checks)
         self.field_checks = FieldChecks(started=datetime.now(timezone.utc),
                                         deviation=timedelta(seconds=config.timeouts.clock_deviation))
+        #: the run's certificates, keys and password (harness.sut.SecurityMaterial), None without security
+        self.security: Any = None
+        #: security profile -> the port of its listener
+        self.ports: dict[int, int] = {}
+        self._servers: dict[int, Server] = {}
+        #: security profile -> the TLS context of its listener (a case may load another certificate into it)
+        self.tls_contexts: dict[int, Any] = {}
+        #: what the profile 1 and 2 listeners check: the run's password, or the AuthorizationKey the charge point took
+        self.password: _Password | None = None
+        #: every connection of the charge point, oldest first
+        self.connections: list[Connection] = []
+        #: security profile -> TLS handshakes begun on its listener (completed or not: a charge point that refuses
+        #: the harness's certificate aborts without a word the server could hear)
+        self.tls_attempts: dict[int, int] = {}
 
     @property
     def url(self) -> str:
-        return f"ws://{self.config.listen_host}:{self.port}{self.config.listen_path}"
+        """The URL of the run's listener (its ``security_profile``)."""
+        return self.url_for(self.config.security_profile)
+
+    def url_for(self, profile: int) -> str:
+        scheme = "wss" if profile >= 2 else "ws"
+        return f"{scheme}://{self.config.listen_host}:{self.ports.get(profile, self.port)}{self.config.listen_path}"
+
+    def served_profiles(self) -> list[int]:
+        """The run's profile, and every other one the charge point supports (``tls.profiles``) that the security
+        material allows (1, 2: a password; 2, 3: the server certificate)."""
+        run = self.config.security_profile
+        if self.security is None:
+            return [run]
+        password = self.security.password is not None
+        return [p for p in (0, 1, 2, 3) if p == run or p in self.config.tls.profiles
+                and (password or p in (0, 3)) and (p < 2 or self.security.own)]
 
     async def start(self) -> None:
-        """Start listening (port 0 picks a free one; :attr:`port` tells which)."""
-        self.server = await serve_central_system(
-            self.config.listen_host, self.config.listen_port, self.config.listen_path, self._handle,
-            password=self.config.basic_auth_password, on_refused=self._refused,
-            open_timeout=self.timeouts.connect,
-        )
-        self.port = next(iter(self.server.sockets)).getsockname()[1]
+        """Start listening, one listener per served profile (port 0 picks a free one; :attr:`ports` tells which)."""
+        run, configured = self.config.security_profile, self.config.basic_auth_password
+        secret = self.security.password if self.security is not None and self.security.password else configured
+        self.password = _Password(secret.reveal()) if secret is not None else None
+        for profile in self.served_profiles():
+            port = self.config.listen_port if profile == run else self.config.tls.ports.get(profile, 0)
+            context = self.security.server_context(profile) if profile >= 2 and self.security is not None else None
+            if context is not None:
+                self.tls_contexts[profile] = context
+            # profiles 1 and 2 check the password; so does the run's listener whenever one is configured (as before)
+            checks = profile in (1, 2) or (profile == run and configured is not None)
+            server = await serve_central_system(
+                self.config.listen_host, port, self.config.listen_path,
+                lambda connection, handshake, p=profile: self._handle(connection, handshake, p),
+                password=self.password if checks else None, ssl=context,
+                on_refused=lambda reason, p=profile: self._refused(reason, p), open_timeout=self.timeouts.connect,
+            )
+            self._servers[profile] = server
+            self.ports[profile] = next(iter(server.sockets)).getsockname()[1]
+            if context is not None:
+                self._count_attempts(context, profile)
+        self.server, self.port = self._servers[run], self.ports[run]
 
     async def stop(self) -> None:
         if self.session is not None:
             await self.session.close()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
+        for server in self._servers.values():
+            server.close()
+            await server.wait_closed()
 
-    def _refused(self, reason: str) -> None:
-        self.refusals.append(reason)
-        self.trace.event(f"connection refused: {reason}")
+    def _count_attempts(self, context: Any, profile: int) -> None:
+        """Count the TLS handshakes the listener of ``profile`` begins (its context's SSL objects, the transport's hook)."""
+        role, observed = self, context.sslobject_class
 
-    async def _handle(self, connection: ServerConnection, handshake: Handshake) -> None:
+        class Counted(observed):  # type: ignore[misc, valid-type]
+            @classmethod
+            def _create(cls, *args: Any, **kwargs: Any) -> Any:
+                role.tls_attempts[profile] = role.tls_attempts.get(profile, 0) + 1
+                role.inbox.notify()
+                return super()._create(*args, **kwargs)
+
+        context.sslobject_class = Counted
+
+    def _refused(self, reason: str, profile: int | None = None) -> None:
+        where = f" (security profile {profile} listener)" if profile is not None and len(self._servers) > 1 else ""
+        self.refusals.append(reason + where)
+        self.trace.event(f"connection refused{where}: {reason}")
+        self.inbox.notify()
+
+    async def wait_connection(self, since: int, limit: float, profile: int | None = None) -> Connection | None:
+        """The first connection from index ``since`` on (of ``profile`` if given), waiting at most ``limit`` s."""
+        deadline = time.monotonic() + limit
+        while True:
+            found = next((c for c in self.connections[since:] if profile is None or c.profile == profile), None)
+            if found is not None or not await self.inbox.changed(max(0.0, deadline - time.monotonic())):
+                return found
+
+    async def _handle(self, connection: ServerConnection, handshake: Handshake, profile: int = 0) -> None:
         name = f"{handshake.identity}#{next(self._connections)}"
+        ssl_object = connection.transport.get_extra_info("ssl_object") if connection.transport else None
+        shared = tuple(c[0] for c in (ssl_object.shared_ciphers() or [])) if ssl_object is not None else ()
+        self.connections.append(Connection(profile, handshake, shared, time.monotonic()))
+        if len(self._servers) > 1 or handshake.tls is not None:
+            tls = f", {handshake.tls.version} {handshake.tls.cipher}" if handshake.tls is not None else ""
+            self.trace.event(f"{name}: connects over security profile {profile}{tls}", name)
         previous = self.session
         session = self.new_session(connection, name)
         if previous is not None and not previous.closed.is_set():
@@ -117,6 +228,7 @@ class CentralSystem(Role):
         if handshake.identity != self.config.charge_point_id:
             self.record_violation(ProtocolFailure(
                 "", f"connected as chargePointId {handshake.identity!r}, configured {self.config.charge_point_id!r}"))
+        self.inbox.notify()
         await session.wait_closed()
 
     async def on_call(self, session: Session, call: Call, entry: Entry) -> None:
@@ -223,6 +335,9 @@ class CentralSystem(Role):
         elif action == "ChangeConfiguration" and reply.get("status") in ("Accepted", "RebootRequired"):
             self.known_configuration[payload["key"]] = str(payload["value"])
             self.changed_keys.add(payload["key"])
+            password = authorization_key_password(str(payload["value"]))
+            if payload["key"] == "AuthorizationKey" and self.password is not None and password is not None:
+                self.password.replace(password)  # the charge point's next connection must use the new key
         elif action == "ReserveNow" and reply.get("status") == "Accepted":
             self.open_reservations.add(int(payload["reservationId"]))
         elif action == "CancelReservation" and reply.get("status") == "Accepted":

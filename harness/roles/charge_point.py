@@ -19,13 +19,20 @@ Rejected, ClearChargingProfile Unknown and GetLocalListVersion -1.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
+import ssl
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import InvalidStatus
 
 from .. import schemas
-from ..config import SutConfig
+from ..config import Secret, SutConfig
 from ..errors import ConnectionFailure, StepFailure
 from ..inbox import ErrorReply
 from ..models.charging_profile import (
@@ -36,8 +43,10 @@ from ..models.composite_schedule import Transaction, composite_schedule
 from ..models.local_auth_list import LocalAuthList, PayloadError, apply_send_local_list, get_local_list_version
 from ..ocppj import Call
 from ..session import Session
+from ..pki import certificate_hash_data, same_certificate
+from ..pki_certs import load_certificates
 from ..trace import Trace
-from ..transport import connect_charge_point
+from ..transport import TlsInfo, basic_auth_header, connect_charge_point, tls_info
 from .base import Role
 
 __all__ = ["ChargePoint"]
@@ -52,6 +61,10 @@ _DEFAULT_REPLIES: dict[str, Mapping[str, Any]] = {
     "UnlockConnector": {"status": "NotSupported"},
     "TriggerMessage": {"status": "NotImplemented"},
     "ExtendedTriggerMessage": {"status": "NotImplemented"},
+    # security extension: what no step claimed is refused (the harness charge point signs, installs, uploads nothing unasked)
+    "CertificateSigned": {"status": "Rejected"},
+    "GetLog": {"status": "Rejected"},
+    "SignedUpdateFirmware": {"status": "Rejected"},
 }
 
 
@@ -126,6 +139,19 @@ class ChargePoint(Role):
         # Local Authorization List: empty at the start of every case (OCTT common state: no local list).
         self.local_list = LocalAuthList()
         self._fresh_configuration = copy.deepcopy(self.configuration)
+        # -- security extension: what the central system holds for this charge point, kept across cases --
+        #: the run's certificates, keys and password (harness.sut.SecurityMaterial), None without security
+        self.security: Any = None
+        #: the security profile it connects with (the run's; a case may move it, harness.common_state puts it back)
+        self.profile = config.security_profile
+        #: the AuthorizationKey the central system set (None: the run's basic_auth_password)
+        self.authorization_key: Secret | None = None
+        #: (certificate chain, key) files of a charge point certificate the central system signed (None: the configured)
+        self.identity: tuple[Path, Path] | None = None
+        #: the TLS session of the last connection (None on ws://)
+        self.tls: TlsInfo | None = None
+        #: installed root certificates (PEM) by certificateType; the factory ones at the start of each case
+        self.certificates: dict[str, list[str]] = {}
 
     def reset_state(self) -> None:
         """A fresh charge point for the next case (OCTT common state): configuration as built, no profiles, no list.
@@ -137,20 +163,107 @@ class ChargePoint(Role):
         self.local_list = LocalAuthList()
         for tx in self.transactions.values():
             tx["open"] = False
+        self.certificates = {}
+        if self.security is not None:  # a fresh charge point holds the roots it was delivered with
+            self.certificates["CentralSystemRootCertificate"] = [self.security.root_pem]
+            if self.security.manufacturer_root_pem:
+                self.certificates["ManufacturerRootCertificate"] = [self.security.manufacturer_root_pem]
 
-    async def connect(self, step: str = "connect") -> None:
-        """Open a new connection (a fresh boot of the impersonated charge point)."""
+    # -- connections (security profiles 0-3) -----------------------------------------------------------------
+    def endpoint_for(self, profile: int) -> str:
+        """The central system's endpoint for ``profile``: ``endpoint`` for the run's, ``tls.endpoints`` for the others."""
+        if profile == self.config.security_profile:
+            return self.config.endpoint
+        endpoint = self.config.tls.endpoints.get(profile)
+        if not endpoint:
+            raise ConnectionFailure("", f"no endpoint for security profile {profile}: set tls.endpoints.{profile} in the "
+                                        "SUT config")
+        return endpoint
+
+    def password(self) -> Secret | None:
+        """The basic-auth password it sends now: the AuthorizationKey the central system set, else the run's."""
+        if self.authorization_key is not None:
+            return self.authorization_key
+        return self.security.password if self.security is not None else self.config.basic_auth_password
+
+    def tls_context(self, profile: int, *, client_certificate: bool = True) -> ssl.SSLContext | None:
+        if profile < 2 or self.security is None:
+            return None
+        return self.security.client_context(profile if client_certificate else 2, self.identity)
+
+    async def connect(self, step: str = "connect", *, profile: int | None = None, basic_auth: bool = True,
+                      client_certificate: bool = True) -> None:
+        """Open a new connection (a fresh boot of the impersonated charge point) over its security profile.
+
+        ``profile`` overrides :attr:`profile` for this connection; ``basic_auth=False`` leaves the
+        Authorization header out, ``client_certificate=False`` the profile 3 certificate (negative steps).
+        """
         if self.session is not None:
             await self.session.close()
+        profile = self.profile if profile is None else profile
         try:
+            sends = profile in (1, 2) or (profile == self.config.security_profile and self.config.basic_auth_password)
             ws = await connect_charge_point(
-                self.config.endpoint, self.config.charge_point_id,
-                password=self.config.basic_auth_password, open_timeout=self.timeouts.connect,
+                self.endpoint_for(profile), self.config.charge_point_id,
+                password=self.password() if basic_auth and sends else None,
+                open_timeout=self.timeouts.connect, ssl=self.tls_context(profile, client_certificate=client_certificate),
             )
         except ConnectionFailure as exc:
             self.trace.event(f"connection failed: {exc.problem}")
             raise ConnectionFailure(step, exc.problem, exc.detail) from None
-        self.new_session(ws, f"{self.config.charge_point_id}#{next(self._connections)}")
+        self.tls = tls_info(ws)
+        session = self.new_session(ws, f"{self.config.charge_point_id}#{next(self._connections)}")
+        if self.security is not None:
+            tls = f", {self.tls.version} {self.tls.cipher}" if self.tls is not None else ""
+            self.trace.event(f"{session.name}: over security profile {profile}{tls}", session.name)
+
+    async def probe_upgrade(self, subprotocols: list[str]) -> tuple[bool, str | None, str]:
+        """An upgrade offering only ``subprotocols`` (TC_088_CSMS): (kept open, selected subprotocol, what happened).
+
+        "Kept open" is false for an HTTP refusal and for a handshake the central system closes
+        within the timing tolerance (OCPP-J 1.6 section 3.2: it completes the handshake without the
+        Sec-WebSocket-Protocol header, then closes). Nothing is sent on the connection.
+        """
+        url = f"{self.endpoint_for(self.profile).rstrip('/')}/{self.config.charge_point_id}"
+        password = self.password() if self.profile in (1, 2) else None
+        headers = {"Authorization": basic_auth_header(self.config.charge_point_id, password)} if password else {}
+        tls = {"ssl": self.tls_context(self.profile)} if self.profile >= 2 else {}
+        try:
+            async with ws_connect(url, subprotocols=subprotocols, additional_headers=headers, proxy=None,  # type: ignore[arg-type]
+                                  open_timeout=self.timeouts.connect, close_timeout=2, ping_interval=None, **tls) as ws:
+                said = f"upgraded with Sec-WebSocket-Protocol {ws.subprotocol!r}"
+                try:
+                    await asyncio.wait_for(ws.wait_closed(), self.timeouts.timing_tolerance)
+                except asyncio.TimeoutError:
+                    result = (True, ws.subprotocol, said + "; the connection stayed open")
+                else:
+                    result = (False, ws.subprotocol, said + f"; the central system closed it ({ws.close_code} "
+                                                            f"{ws.close_reason!r})")
+        except InvalidStatus as exc:
+            result = (False, None, f"refused: HTTP {exc.response.status_code} {exc.response.reason_phrase}")
+        except Exception as exc:  # noqa: BLE001 - the refusal may come as a closed connection or a handshake error
+            result = (False, None, f"refused: {type(exc).__name__}: {exc}")
+        self.trace.event(f"upgrade offering Sec-WebSocket-Protocol {', '.join(subprotocols)}: {result[2]}")
+        return result
+
+    async def probe_cipher(self, cipher: str) -> str | None:
+        """A bare TLS 1.2 handshake offering only ``cipher`` (OpenSSL name): None when the central system takes it."""
+        context = self.tls_context(max(self.profile, 2))
+        assert context is not None
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(cipher)
+        parts = urlsplit(self.endpoint_for(max(self.profile, 2)))
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(
+                parts.hostname, parts.port or 443, ssl=context, server_hostname=parts.hostname), self.timeouts.connect)
+        except (OSError, asyncio.TimeoutError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        writer.close()
+        try:
+            await asyncio.wait_for(writer.wait_closed(), 2)
+        except (OSError, asyncio.TimeoutError):
+            pass
+        return None
 
     async def disconnect(self) -> None:
         if self.session is not None:
@@ -282,8 +395,43 @@ class ChargePoint(Role):
             return self.local_list, "Failed"
         return result.local_list, result.status.value
 
+    # -- installed certificates (GetInstalledCertificateIds, InstallCertificate, DeleteCertificate) ----------------
+    def hash_data(self, certificate_type: str, algorithm: str = "SHA256") -> list[dict[str, str]]:
+        """CertificateHashData of every installed certificate of ``certificate_type`` (roots: their own issuer)."""
+        pems = self.certificates.get(certificate_type, [])
+        found = []
+        for pem in pems:
+            cert = load_certificates(pem)[0]
+            issuer = next((p for p in pems if load_certificates(p)[0].subject == cert.issuer), pem)
+            found.append(certificate_hash_data(pem, issuer, algorithm))  # type: ignore[arg-type]
+        return found
+
+    def certificate_reply(self, action: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """What it answers to InstallCertificate, GetInstalledCertificateIds, DeleteCertificate (from its store)."""
+        if action == "InstallCertificate":
+            try:
+                load_certificates(payload["certificate"])
+            except ValueError:
+                return {"status": "Rejected"}
+            installed = self.certificates.setdefault(payload["certificateType"], [])
+            if payload["certificate"] not in installed:
+                installed.append(payload["certificate"])
+            return {"status": "Accepted"}
+        if action == "GetInstalledCertificateIds":
+            data = self.hash_data(payload["certificateType"], str(self.config.extra.get("hash_algorithm", "SHA256")))
+            return {"status": "Accepted", "certificateHashData": data} if data else {"status": "NotFound"}
+        wanted = payload["certificateHashData"]  # DeleteCertificate
+        for certificate_type, pems in self.certificates.items():
+            for pem, data in zip(list(pems), self.hash_data(certificate_type, wanted["hashAlgorithm"])):
+                if same_certificate(data, wanted):
+                    pems.remove(pem)
+                    return {"status": "Accepted"}
+        return {"status": "NotFound"}
+
     def default_reply(self, call: Call) -> Mapping[str, Any] | ErrorReply:
         action, payload = call.action, call.payload
+        if action in ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate"):
+            return self.certificate_reply(action, payload)
         if action == "SetChargingProfile":
             return {"status": self.install_profile(int(payload["connectorId"]), payload["csChargingProfiles"])}
         if action == "ClearChargingProfile":

@@ -19,7 +19,7 @@ PROFILES: list[ModuleType] = []
 def _load() -> None:
     import importlib
 
-    for name in ("central_system_reservation", "central_system_firmware"):
+    for name in ("central_system_reservation", "central_system_firmware", "central_system_security"):
         try:
             PROFILES.append(importlib.import_module(f"{__package__}.{name}"))
         except ModuleNotFoundError as exc:

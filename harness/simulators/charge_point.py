@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import time
 from typing import Any
 
 from websockets.asyncio.client import connect
 
+from .. import schemas
 from ..ocppj import CallError, CallResult
 from .charge_point_config import Configuration
 from .charge_point_connectors import ChargingMixin, Connector, now_iso
@@ -40,6 +40,7 @@ from .charge_point_smart import SmartChargingMixin, add_smart_keys
 from .charge_point_outbox import Outbox
 from .charge_point_firmware import FirmwareMixin
 from .charge_point_reservation import ReservationMixin
+from .charge_point_security import SecurityMixin
 from .charge_point_trigger import TriggerMixin
 from .charge_point_variants import VARIANTS
 from .common import (
@@ -49,11 +50,13 @@ from .common import (
 
 __all__ = ["SimChargePoint", "FAULTS", "VARIANTS", "main"]
 
+METER_IN_SERVICE_WH = 1_250_000.0  # the register of each connector's meter when the simulator starts
 
-class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargingMixin, LocalListMixin, ChargingMixin,
-                     HandlersMixin):
+
+class SimChargePoint(SecurityMixin, ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargingMixin, LocalListMixin,
+                     ChargingMixin, HandlersMixin):
     def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None,
-                 *, variants: Switches | None = None) -> None:
+                 *, variants: Switches | None = None, security: dict[str, Any] | None = None) -> None:
         self.cs_url = cs_url.rstrip("/") + "/" + cp_id
         self.cp_id = cp_id
         self.faults = faults
@@ -65,7 +68,9 @@ class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargin
         add_local_list_keys(self.config, supported=local_list_supported(self.variants))
         self.config.set_internal("SupportedFeatureProfiles", "Core,SmartCharging" + (
             ",LocalAuthListManagement" if local_list_supported(self.variants) else ""))
-        self.connectors: dict[int, Connector] = {i: Connector(i) for i in range(connectors + 1)}
+        # a meter in service: its register starts far from 0, so a value in kWh sent as Wh shows (RPC_016_CS)
+        self.connectors: dict[int, Connector] = {
+            i: Connector(i, energy=METER_IN_SERVICE_WH) for i in range(connectors + 1)}
         self.cache: dict[str, dict[str, Any]] = {}
         self.cp_faulted = False
         self.registration = "none"  # none | Pending | Rejected | Accepted
@@ -78,6 +83,10 @@ class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargin
         self.outbox = Outbox(self.send, self.retry_policy, self.resync_statuses)
         self.outbox.reorder_offline_meter_values = "offline_meter_values_reversed" in faults
         self.outbox.statuses_before_replay = "status_before_offline_replay" in self.variants
+        # security extension (charge_point_security): profile, URLs per profile, password, certificates
+        settings = {"profile": 1 if password else 0, "urls": {}, "root_cert": None, "manufacturer_root": None,
+                    "client_cert": None, "client_key": None, "cpo_name": "OpenOCTT CSO", **(security or {})}
+        self.setup_security(base_url=cs_url, password=password, **settings)
 
     # -- state and manual steps ----------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -155,6 +164,8 @@ class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargin
         elif action in ("ev_suspend", "ev_resume"):
             c.ev_suspended = action == "ev_suspend"
             self.update(c)
+        elif action == "set_security_profile":  # a service tool (charge_point_security)
+            return self.set_security_profile(params), None
         else:
             raise KeyError(action)
         return "done", None
@@ -208,32 +219,59 @@ class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargin
                 await self._restored.wait()
                 continue
             self._cut.clear()
+            self._reconnect.clear()
             try:
-                headers = {}
-                if self.password:
-                    headers["Authorization"] = "Basic " + base64.b64encode(f"{self.cp_id}:{self.password}".encode()).decode()
-                async with connect(self.cs_url, subprotocols=["ocpp1.6"], additional_headers=headers, proxy=None,
-                                   open_timeout=5, close_timeout=1, ping_interval=None) as ws:
+                url, tls, headers = self.connection()  # per SecurityProfile: URL, TLS context, Basic auth
+                async with connect(url, subprotocols=["ocpp1.6"], additional_headers=headers, proxy=None,
+                                   open_timeout=5, close_timeout=1, ping_interval=None,
+                                   **({"ssl": tls} if tls is not None else {})) as ws:
                     delay = 0.2
-                    self.peer = RpcPeer(ws, self.handle_call)
+                    self.peer = self.new_peer(ws)  # OCPP-J layer with this charge point's faults
+                    self.connection_opened()
                     tasks = [asyncio.create_task(self.peer.run()), asyncio.create_task(self.operate()),
-                             asyncio.create_task(self._reboot.wait()), asyncio.create_task(self._cut.wait())]
+                             asyncio.create_task(self._reboot.wait()), asyncio.create_task(self._cut.wait()),
+                             asyncio.create_task(self._reconnect.wait())]
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                     for task in tasks:
                         task.cancel()
                     await asyncio.gather(*tasks, return_exceptions=True)
+                    self.after_connection(self.peer)
             except Exception:
-                pass  # refused, dropped: back off and try again
+                self.connection_failed()  # refused, dropped: back off and try again (or fall back to the old profile)
             self.peer = None
             self.outbox.closed()
-            if not self._reboot.is_set() and not self.offline:
+            if self._reconnect.is_set():
+                delay = 0.2  # a reconnect with new security settings: at once
+            elif not self._reboot.is_set() and not self.offline:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+
+    # -- the OCPP-J layer, and faults of the harness's own cases (testcases/test_rpc_cs.py) -------------------
+    def new_peer(self, ws: Any) -> RpcPeer:
+        """The OCPP-J layer for a new connection: it receives the central system's actions, handles those it has
+        an ``on_<Action>`` for (less the option ``unsupported_actions`` of its config), with its RPC faults."""
+        unsupported = frozenset(self.variants.option("unsupported_actions", []) or [])
+        return RpcPeer(ws, self.handle_call, faults=self.faults, receives=schemas.CENTRAL_SYSTEM_ACTIONS,
+                       supported=lambda action: action not in unsupported and hasattr(self, f"on_{action}"),
+                       quiet_limit=lambda: 1.5 * max(self.config.int("HeartbeatInterval"), 1))
+
+    def after_connection(self, peer: RpcPeer | None) -> None:
+        """Fault oversize_frame_no_reconnect: a frame over the size limit (close 1009) leaves it offline for good."""
+        if peer is not None and peer.oversized and "oversize_frame_no_reconnect" in self.faults:
+            self.offline = True
+            self._restored.clear()
+
+    def resend_confirmed_stop(self) -> None:
+        """Fault stop_resent_after_reconnect: the last StopTransaction.req goes out again after a reconnect."""
+        last = getattr(self, "last_stop", None)
+        if "stop_resent_after_reconnect" in self.faults and last is not None:
+            self.outbox.put("StopTransaction", last)
 
     async def operate(self) -> None:
         if self.registration != "Accepted":
             await self.boot()
         else:
+            self.resend_confirmed_stop()  # fault stop_resent_after_reconnect (a no-op otherwise)
             self.outbox.opened(resync=True)
         await self.heartbeats()
 
@@ -291,8 +329,13 @@ class SimChargePoint(ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargin
 
 async def amain(args: argparse.Namespace) -> None:
     faults, variants = switches_from(args, FAULTS, VARIANTS)
-    cp = SimChargePoint(args.cs_url, args.id, args.connectors, faults, os.environ.get(args.password_env or "", None),
-                        variants=variants)
+    urls = dict((int(k), v) for k, _, v in (item.partition("=") for item in args.profile_url))
+    security = {"urls": urls, "root_cert": args.root_cert, "manufacturer_root": args.manufacturer_root,
+                "client_cert": args.client_cert, "client_key": args.client_key, "cpo_name": args.cpo_name}
+    password = os.environ.get(args.password_env or "", None)
+    if args.security_profile is not None:
+        security["profile"] = args.security_profile
+    cp = SimChargePoint(args.cs_url, args.id, args.connectors, faults, password, variants=variants, security=security)
     api = ActuationServer(cp.act, cp.state)
     await api.start(args.http_host, args.http_port)
     ready(actuation=f"http://{args.http_host}:{api.port}")
@@ -312,6 +355,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--http-host", default="127.0.0.1")
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--password-env", help="environment variable holding the basic-auth password")
+    parser.add_argument("--security-profile", type=int, choices=(0, 1, 2, 3), default=None,
+                        help="its SecurityProfile at start (default: 1 with a password, else 0)")
+    parser.add_argument("--profile-url", action="append", default=[], metavar="N=URL",
+                        help="the central system's URL for security profile N (default: --cs-url)")
+    parser.add_argument("--root-cert", help="PEM: its CentralSystemRootCertificate(s)")
+    parser.add_argument("--manufacturer-root", help="PEM: its ManufacturerRootCertificate(s)")
+    parser.add_argument("--client-cert", help="PEM: its charge point certificate (chain), security profile 3")
+    parser.add_argument("--client-key", help="PEM: the key of --client-cert")
+    parser.add_argument("--cpo-name", default="OpenOCTT CSO", help="its CpoName configuration key")
     add_switch_arguments(parser)
     args = parser.parse_args(argv)
     if list_switches(args, FAULTS, VARIANTS):

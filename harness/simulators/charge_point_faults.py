@@ -6,9 +6,10 @@ case guarding that rule fails, at the right step, with a message a vendor can ac
 
 from __future__ import annotations
 
-from . import charge_point_firmware, charge_point_reservation, charge_point_trigger
+from . import charge_point_firmware, charge_point_reservation, charge_point_security, charge_point_trigger
 from .charge_point_local_list import LOCAL_LIST_FAULTS
 from .charge_point_smart import SMART_FAULTS
+from .common import RPC_FAULTS
 
 __all__ = ["FAULTS"]
 
@@ -72,3 +73,19 @@ FAULTS.update(LOCAL_LIST_FAULTS)  # local authorization list (TC_008_CS, TC_042_
 FAULTS.update(charge_point_reservation.FAULTS)  # Reservation (TC_046_x_CS ... TC_053_CS)
 FAULTS.update(charge_point_firmware.FAULTS)  # FirmwareManagement (TC_044_x_CS, TC_045_x_CS)
 FAULTS.update(charge_point_trigger.FAULTS)  # RemoteTrigger (TC_054_CS, TC_055_CS)
+FAULTS.update(charge_point_security.FAULTS)  # security extension (TC_073_CS ... TC_087_CS)
+# -- the harness's own cases beyond OCTT (testcases/test_rpc_cs.py, test_robustness.py) ------------------------
+FAULTS.update(RPC_FAULTS)  # the OCPP-J layer (RPC_001_CS ... RPC_012_CS), carried out by common.RpcPeer
+FAULTS.update({
+    "blocks_while_call_outstanding": "handle no CALL of the central system while its own CALL waits for an answer "
+                                     "(RPC_011_CS)",
+    "oversize_frame_no_reconnect": "after closing a connection for a frame over its size limit (1009), never "
+                                   "reconnect (RPC_010_CS)",
+    "burst_drops_calls": "of CALLs arriving less than 20 ms apart, drop every 25th unanswered (RPC_020_CS)",
+    "readonly_key_accepted": "ChangeConfiguration of a key it reports read-only is Accepted and stored (RPC_015_CS)",
+    "register_kwh_as_wh": "MeterValues carry Energy.Active.Import.Register in kWh while the unit says Wh (RPC_016_CS)",
+    "register_decreasing": "the Energy.Active.Import.Register of MeterValues falls during a transaction (RPC_016_CS)",
+    "meter_values_1970": "MeterValues are stamped 1970-01-01T00:00:00Z (a clock never set) (RPC_016_CS)",
+    "stop_resent_after_reconnect": "after a reconnect the last StopTransaction.req goes out again, although it was "
+                                   "confirmed (RPC_016_CS)",
+})

@@ -39,9 +39,9 @@ VARIANTS = {
 
 
 def _merge_profiles() -> None:
-    from . import charge_point_firmware, charge_point_reservation, charge_point_trigger
+    from . import charge_point_firmware, charge_point_reservation, charge_point_security, charge_point_trigger
 
-    for module in (charge_point_reservation, charge_point_firmware, charge_point_trigger):
+    for module in (charge_point_reservation, charge_point_firmware, charge_point_trigger, charge_point_security):
         VARIANTS.update(module.VARIANTS)
 
 
