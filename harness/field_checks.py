@@ -10,6 +10,8 @@ Rules (each cites what requires it):
   MUST increase monotonically within a transaction (spec 7.31, 3.16), from meterStart
   (spec 6.45) to meterStop (spec 6.49); a value in kWh is converted before comparing, so
   a register sent in kWh while its unit says Wh shows as a register that fell.
+- A register is energy: Energy.Active.*.Register in Wh or kWh, Energy.Reactive.*.Register in
+  varh or kvarh (spec 7.31 Measurand, 7.33 UnitOfMeasure); another unit (W, A ...) is named.
 - No transaction message for a transaction the central system already confirmed stopped
   (spec 3.7: a message is resent only until it is confirmed): a second StopTransaction.req,
   or MeterValues of it, after the StopTransaction.conf.
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping
 
-__all__ = ["FieldChecks", "register_wh"]
+__all__ = ["FieldChecks", "register_wh", "register_unit_problem"]
 
 _KILO = {"kWh": 1000.0, "kvarh": 1000.0}
 _BASE = {"Wh": 1.0, "varh": 1.0}
@@ -43,6 +45,29 @@ def register_wh(sampled_value: Mapping[str, Any]) -> tuple[str, float] | None:
         return measurand, float(sampled_value["value"]) * factor
     except (KeyError, TypeError, ValueError):
         return None
+
+
+#: the units a register of each kind of energy may carry (spec 7.31, 7.33)
+_REGISTER_UNITS = {"Energy.Active": ("Wh", "kWh"), "Energy.Reactive": ("varh", "kvarh")}
+
+
+def register_unit_problem(sampled_value: Mapping[str, Any]) -> str | None:
+    """Why the unit of a register sampledValue is not an energy unit of its kind, or None (also for other measurands)."""
+    measurand = str(sampled_value.get("measurand", "Energy.Active.Import.Register"))
+    if not measurand.endswith(".Register") or sampled_value.get("format") == "SignedData":
+        return None
+    kind = ".".join(measurand.split(".")[:2])
+    allowed = _REGISTER_UNITS.get(kind)
+    unit = sampled_value.get("unit")
+    if allowed is None or (unit is None and kind == "Energy.Active") or unit in allowed:
+        return None  # no unit: Wh, the default (spec 7.33), right for an active energy register
+    return (f"{measurand} is sent in unit {unit if unit is not None else 'Wh (the default)'!s}; a register of "
+            f"{kind.split('.')[1].lower()} energy is in {' or '.join(allowed)} (spec 7.31 Measurand, 7.33 UnitOfMeasure)")
+
+
+def _wh(value: float) -> str:
+    """A register value as a vendor reads it: 1250094, 1250.006 (never 1.25009e+06)."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def _stamp(value: Any) -> datetime | None:
@@ -122,6 +147,10 @@ class FieldChecks:
                 yield from self._register(transaction_id, sampled, f"MeterValues.req ({mv.get('timestamp')})")
 
     def _register(self, transaction_id: int, sampled: Mapping[str, Any], where: str) -> Iterator[str]:
+        unit = register_unit_problem(sampled)
+        if unit is not None:
+            yield f"{where}: {unit}"
+            return
         reading = register_wh(sampled)
         if reading is None:
             return
@@ -129,12 +158,12 @@ class FieldChecks:
         last = self.registers.setdefault(transaction_id, {}).get(measurand)
         floor = self.meter_start.get(transaction_id) if measurand == "Energy.Active.Import.Register" else None
         if last is not None and value < last:
-            yield (f"{where}: {measurand} of transaction {transaction_id} fell from {last:g} to {value:g} Wh "
+            yield (f"{where}: {measurand} of transaction {transaction_id} fell from {_wh(last)} to {_wh(value)} Wh "
                    f"(sent as {sampled.get('value')} {sampled.get('unit', 'Wh')}); a register MUST increase "
                    "monotonically within a transaction (spec 3.16, 7.31) — a value in kWh sent with unit Wh shows so")
         elif last is None and floor is not None and value < floor:
-            yield (f"{where}: {measurand} of transaction {transaction_id} is {value:g} Wh (sent as "
-                   f"{sampled.get('value')} {sampled.get('unit', 'Wh')}), below its meterStart {floor:g} Wh "
+            yield (f"{where}: {measurand} of transaction {transaction_id} is {_wh(value)} Wh (sent as "
+                   f"{sampled.get('value')} {sampled.get('unit', 'Wh')}), below its meterStart {_wh(floor)} Wh "
                    "(spec 6.45, 7.31: the register at the start of the transaction)")
         self.registers[transaction_id][measurand] = max(value, last or value)
 
@@ -149,7 +178,7 @@ class FieldChecks:
         last = self.registers.get(transaction_id, {}).get("Energy.Active.Import.Register")
         if last is not None and float(payload.get("meterStop", last)) < last:
             yield (f"StopTransaction.req meterStop {payload.get('meterStop')} Wh is below the last register value "
-                   f"{last:g} Wh of transaction {transaction_id} (spec 6.49, 7.31)")
+                   f"{_wh(last)} Wh of transaction {transaction_id} (spec 6.49, 7.31)")
         for mv in payload.get("transactionData", []) or []:
             for sampled in mv.get("sampledValue", []) or []:
                 if sampled.get("context") not in ("Transaction.Begin",):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.field_checks import FieldChecks, register_wh
+from harness.field_checks import FieldChecks, register_unit_problem, register_wh
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -85,3 +85,32 @@ def test_only_a_register_that_falls_is_ever_flagged(steps: list[int]) -> None:
         flagged += len(c.observe("MeterValues", meter(str(value)), T0))
     assert flagged == 0
     assert c.observe("MeterValues", meter(str(values[-1] - 1)), T0)
+
+
+def test_a_register_in_a_unit_that_is_not_energy_is_named() -> None:
+    c = checks()
+    (problem,) = c.observe("MeterValues", meter("11000", "W"), T0)
+    assert "Energy.Active.Import.Register is sent in unit W" in problem and "Wh or kWh" in problem
+    assert register_unit_problem({"value": "5", "measurand": "Energy.Reactive.Import.Register", "unit": "varh"}) is None
+    assert "varh or kvarh" in str(register_unit_problem({"value": "5", "measurand": "Energy.Reactive.Import.Register",
+                                                         "unit": "kWh"}))
+    assert register_unit_problem({"value": "5", "measurand": "Power.Active.Import", "unit": "W"}) is None
+    assert register_unit_problem({"value": "5"}) is None  # no unit, no measurand: Wh of the import register
+
+
+def test_the_defects_of_the_reference_charge_points_faults_are_each_named() -> None:
+    """The RPC_016_CS faults, as frames: a register in kWh labelled Wh, one that falls, a 1970 stamp, a stop resent."""
+    c = FieldChecks(started=T0, deviation=timedelta(seconds=120))
+    c.started_transaction(7, 1_250_000)
+    (kwh,) = c.observe("MeterValues", meter("1250.006", "Wh"), T0)
+    assert "is 1250.006 Wh" in kwh and "below its meterStart 1250000 Wh" in kwh and "sent as 1250.006 Wh" in kwh
+    c = FieldChecks(started=T0, deviation=timedelta(seconds=120))
+    c.started_transaction(7, 1_250_000)
+    assert c.observe("MeterValues", meter("1250094"), T0) == []
+    (fell,) = c.observe("MeterValues", meter("1250088"), T0)
+    assert "fell from 1250094 to 1250088 Wh" in fell
+    (old,) = c.observe("MeterValues", meter("1250100", at=datetime(1970, 1, 1, tzinfo=timezone.utc)), T0)
+    assert "1970-01-01" in old
+    c.confirmed_stop(7)
+    (again,) = c.observe("StopTransaction", {"transactionId": 7, "meterStop": 1250100, "timestamp": T0.isoformat()}, T0)
+    assert "after the central system confirmed its stop" in again

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..ocppj import Call, CallError
+from .common import RPC_FAULTS
 
 __all__ = ["FAULTS", "DEFAULT_ID_TAGS", "IdTagStore", "CentralSystemStore", "iso"]
 
@@ -48,6 +49,20 @@ FAULTS = {
     # data transfer
     "data_transfer_wrong_status": "answer DataTransfer with status 'NotKnown' (not in the schema's enum)",
 }
+# the harness's own cases beyond OCTT (testcases/test_rpc_csms.py, test_robustness.py): the OCPP-J layer
+# (common.RpcPeer carries out RPC_FAULTS) and the connections (central_system.SimCentralSystem.admit / connection)
+FAULTS.update(RPC_FAULTS)
+FAULTS.update({
+    "no_subprotocol_accepted": "a client that offers no ocpp1.6 subprotocol is served on a connection without one "
+                               "(RPC_013_CSMS)",
+    "stale_connection_kept": "a charge point that reconnects while its old connection is still open is refused "
+                             "(HTTP 409); the stale connection is kept (RPC_014_CSMS)",
+    "oversize_frame_wedges": "after a frame over its size limit (close 1009) the charge point's CALLs are never "
+                             "answered again (RPC_010_CSMS)",
+    "slow_peer_stalls": "connections are served one at a time, each until it has sent a whole frame: a silent or "
+                        "slow peer stalls the others (RPC_011_CSMS)",
+    "max_connections_100": "at most 100 connections at once; more are refused with HTTP 503 (RPC_020_CSMS)",
+})
 
 #: The id tags of fixtures/simulator_central_system.yaml (also the harness's defaults): tag -> (status, parent).
 DEFAULT_ID_TAGS: dict[str, tuple[str, str | None]] = {

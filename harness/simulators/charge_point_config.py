@@ -144,7 +144,7 @@ class Configuration:
         key = self.keys.get(name)
         if key is None:
             return "Rejected" if "unknown_key_rejected" in self.faults else "NotSupported"
-        if key.readonly:
+        if key.readonly and "readonly_key_accepted" not in self.faults:  # the fault: accepted and stored
             return "Rejected"
         if not key.check(value) and "accept_invalid_value" not in self.faults:
             return "Rejected"
