@@ -61,7 +61,7 @@ def redact(text: str) -> str:
         return text
     payload = frame[-1]
     changed = False
-    if payload.get("key") in SECRET_KEYS and "value" in payload:
+    if isinstance(payload.get("key"), str) and payload["key"] in SECRET_KEYS and "value" in payload:
         payload = {**payload, "value": "***"}
         changed = True
     entries = payload.get("configurationKey")

@@ -125,3 +125,9 @@ def test_redact_hides_the_value_when_the_key_is_spelled_with_a_json_escape():
     frame = f'[2,"42","ChangeConfiguration",{{"key":"Authorization\\u004bey","value":"{SECRET}"}}]'
     assert json.loads(frame)[3]["key"] == "AuthorizationKey"
     assert SECRET not in redact(frame)
+
+
+def test_a_get_configuration_request_naming_the_secret_key_is_kept_as_it_is() -> None:
+    """GetConfiguration.req lists keys (no value to hide): redaction must not choke on the list."""
+    text = '[2,"1","GetConfiguration",{"key":["AuthorizationKey","HeartbeatInterval"]}]'
+    assert redact(text) == text
