@@ -70,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ocpp-report", default=None, metavar="PATH",
                     help="write the compliance report (self-contained HTML) here, evidence.json beside it; default: "
                          "the --html path (pytest-html's own page then goes beside it), or reports/report.html in "
-                         "a run of testcases/")
+                         "a run of testcases/; 'none': no report")
 
 
 def pytest_configure(config: pytest.Config) -> None:

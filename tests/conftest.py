@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class CaseRun:
 
 @pytest.fixture
 def run_case(pytester: pytest.Pytester):
-    """Run one official test case against the simulators, optionally with faults switched on."""
+    """Run official test cases against the simulators, optionally with faults switched on (a pytest run of its own,
+    in this process; OCPP_HARNESS_SUBPROCESS=1 runs it in a separate interpreter)."""
 
     def run(tc_id: str, *faults: str, step_timeout: float = 4.0, report: bool = False,
             config_dir: Path | None = None, variants: tuple[str, ...] = (), extra_args: tuple[str, ...] = ()) -> CaseRun:
@@ -50,14 +52,21 @@ def run_case(pytester: pytest.Pytester):
                 f"--junitxml={pytester.path / 'junit.xml'}"]
         if report:
             args.append(f"--html={pytester.path / 'report.html'}")
-        else:  # half the CPU of a run is plugins a fault run does not use: leave them out
-            args += ["-p", "no:html", "-p", "no:metadata", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:hypothesispytest"]
+        else:  # half the CPU of a run is plugins and a report a fault run does not use: leave them out
+            args += ["-p", "no:html", "-p", "no:metadata", "-p", "no:benchmark", "-p", "no:xdist", "-p", "no:hypothesispytest",
+                     "--ocpp-report", "none"]
+        # a run in this process finds the harness imported already: that is expected, not worth a warning
+        args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
         for fault in faults:
             args += ["--ocpp-sim-fault", fault]
         for variant in variants:
             args += ["--ocpp-sim-variant", variant]
         args += list(extra_args)
-        return CaseRun(pytester.runpytest_subprocess(*args, timeout=600), pytester.path)
+        if os.environ.get("OCPP_HARNESS_SUBPROCESS"):  # fully isolated, at three times the CPU
+            return CaseRun(pytester.runpytest_subprocess(*args, timeout=600), pytester.path)
+        # In this process: no new interpreter and no re-import of pytest, the harness and its libraries for each
+        # run (a fault test is mostly that); the simulators still run as processes of their own.
+        return CaseRun(pytester.runpytest_inprocess(*args), pytester.path)
 
     return run
 

@@ -38,12 +38,6 @@ def _without_reservation(pytester: pytest.Pytester, variant: str = "no_reservati
                                              "simulator": {"variants": [variant]}})
 
 
-def test_every_reservation_cs_case_passes_against_the_reference_charge_point(run_case) -> None:
-    run = run_case(",".join(RESERVATION_CS + WITHOUT_PROFILE), extra_args=("-rs",))
-    assert _outcomes(run) == {"passed": len(RESERVATION_CS), "skipped": 2}, run.output[-6000:]
-    assert "supports the Reservation profile" in run.output
-
-
 @pytest.mark.parametrize(("variant", "cases"), VARIANTS, ids=[v for v, _ in VARIANTS])
 def test_every_reservation_case_a_variant_touches_passes_against_it(run_case, variant: str, cases: list[str]) -> None:
     run = run_case(",".join(cases), variants=(f"cp:{variant}",))

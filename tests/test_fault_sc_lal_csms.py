@@ -17,13 +17,6 @@ SC_LAL_CSMS = [
 ]
 
 
-def test_all_smart_charging_and_local_list_csms_cases_pass_against_the_reference_central_system(run_case) -> None:
-    run = run_case(",".join(SC_LAL_CSMS))
-    outcomes = run.outcomes()
-    assert outcomes.get("passed") == len(SC_LAL_CSMS) and not outcomes.get("failed") and not outcomes.get("errors"), \
-        run.output[-6000:]
-
-
 # -- smart charging ----------------------------------------------------------------------------------------
 def test_tc_056_csms_fault_unit_not_allowed(run_case) -> None:
     run_case("TC_056_CSMS", "cs:unit_not_allowed").assert_failed_at(

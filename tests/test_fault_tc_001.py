@@ -8,12 +8,6 @@ import json
 import pytest
 
 
-def test_tc_001_cs_and_tc_001_csms_pass_against_the_reference_simulators(run_case) -> None:
-    run = run_case("TC_001_CS,TC_001_CSMS")
-    outcomes = run.outcomes()
-    assert outcomes.get("passed") == 2 and not outcomes.get("failed") and not outcomes.get("errors"), run.output[-4000:]
-
-
 @pytest.mark.parametrize(("fault", "step", "phrases"), [
     ("no_retry_after_rejected", "3", ["expected BootNotification.req", "did not arrive"]),
     ("boot_retry_too_early", "3", ["too early", "SHALL NOT send"]),

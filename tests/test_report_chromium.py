@@ -44,7 +44,7 @@ def _configs(directory: Path) -> Path:
 
 def test_a_small_run_gives_a_report_a_person_can_read_print_and_trust(run_case, pytester: pytest.Pytester,
                                                                       tmp_path: Path) -> None:
-    run = run_case(",".join(CASES), "cp:no_preparing_on_plug_in", config_dir=_configs(pytester.path))
+    run = run_case(",".join(CASES), "cp:no_preparing_on_plug_in", config_dir=_configs(pytester.path), report=True)
     outcomes = {k: v for k, v in run.outcomes().items() if k not in ("deselected", "warnings", "warning")}
     assert outcomes == {"passed": 3, "failed": 1, "skipped": 1}, run.output[-6000:]
     report, evidence_path, junit = run.path / "report.html", run.path / "evidence.json", run.path / "junit.xml"

@@ -74,7 +74,7 @@ class Chromium:
             if time.monotonic() > deadline or self._proc.poll() is not None:
                 self.__exit__(None, None, None)
                 raise RuntimeError("chromium did not open its debugging port")
-            time.sleep(0.05)
+            time.sleep(0.05)  # Chromium signals its debugging port only by this file: polled, bounded by the deadline
         port, path = port_file.read_text().splitlines()[:2]
         self._ws = self._stack.enter_context(
             connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=self.timeout, proxy=None))

@@ -78,6 +78,8 @@ def claim_report_path(config: pytest.Config) -> None:
     view then moves beside it, as ``<name>.pytest-html.html``). Call before pytest-html configures itself."""
     html = getattr(config.option, "htmlpath", None)
     ours = getattr(config.option, "ocpp_report", None)
+    if ours == "none":
+        return
     if not ours and html:
         ours = html
     if not ours:
@@ -100,7 +102,7 @@ def use_default_report_paths(config: pytest.Config, directory: str = "reports") 
 
 def report_path(config: pytest.Config) -> Path | None:
     given = getattr(config.option, "ocpp_report", None)
-    return Path(given) if given else None
+    return Path(given) if given and given != "none" else None
 
 
 def written_report(config: pytest.Config) -> Path | None:
@@ -173,10 +175,12 @@ def record_phase(item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.T
         if p.outcome != "failed":
             p.outcome = "failed" if report.when == "call" else "error"
             p.phase, p.failure = report.when, failure
-        if call.excinfo is not None:
+        dev = ""
+        if call.excinfo is not None:  # rendered once: a traceback through the harness's layers is costly to render
+            _from_the_case_down(call.excinfo, item)
             dev = str(call.excinfo.getrepr(style="short", funcargs=False, showlocals=False))
             p.traceback += (f"\n-- {report.when} --\n" if p.traceback else "") + dev
-        _readable_longrepr(item, call, report, tc, sut_role, failure, role, provider)
+        _readable_longrepr(item, call, report, tc, sut_role, failure, role, provider, dev)
     if report.when != "teardown":
         return
     case = _build(item, tc, sut_role, profiles, role, progress.pop(item.nodeid))
@@ -196,6 +200,18 @@ def record_phase(item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.T
             return
         section = scrub(f"<style>{SVG_CSS}</style>" + render_case(case, load_catalog().get(case.tc_id)), secrets)
         report.extras = [*getattr(report, "extras", []), extras.html(section)]  # type: ignore[attr-defined]
+
+
+def _from_the_case_down(excinfo: pytest.ExceptionInfo[BaseException], item: pytest.Item) -> None:
+    """Cut the traceback to the case's own frame and below: pytest's and pluggy's frames above it, and the harness's
+    loop thread that ran it, say nothing to a developer and cost a source parse each to render."""
+    function = getattr(item, "obj", None)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return
+    cut = excinfo.traceback.cut(path=code.co_filename, firstlineno=code.co_firstlineno - 1)  # pytest counts from 0
+    if len(cut) < len(excinfo.traceback):
+        excinfo.traceback = cut
 
 
 def _build(item: pytest.Item, tc: tuple[str, str], sut_role: str, profiles: list[str], role: Any,
@@ -218,7 +234,7 @@ def _build(item: pytest.Item, tc: tuple[str, str], sut_role: str, profiles: list
 
 
 def _readable_longrepr(item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport, tc: tuple[str, str],
-                       sut_role: str, failure: Failure, role: Any, provider: Any) -> None:
+                       sut_role: str, failure: Failure, role: Any, provider: Any, dev: str) -> None:
     """Replace pytest's traceback with the case's failure as its report section tells it (the E lines unchanged)."""
     if call.excinfo is None:
         return
@@ -242,7 +258,6 @@ def _readable_longrepr(item: pytest.Item, call: pytest.CallInfo[Any], report: py
     lines = [(scrub(text, secrets), markup) for text, markup in lines]
     style = item.config.getoption("tbstyle", "auto")
     shown = str(call.excinfo.getrepr(style=style, funcargs=False)) if style in ("long", "short", "native") else ""
-    dev = str(call.excinfo.getrepr(style="short", funcargs=False, showlocals=False))
     path, lineno = item.location[0], (item.location[1] or 0) + 1
     report.longrepr = CaseFailure(lines, scrub(dev, secrets), (path, lineno, scrub(message.splitlines()[0], secrets)),
                                   scrub(shown, secrets))
