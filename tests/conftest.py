@@ -25,6 +25,33 @@ class CaseRun:
     def outcomes(self) -> dict[str, int]:
         return self.result.parseoutcomes()
 
+    def verdicts(self) -> dict[str, int]:
+        """How many cases passed, failed, were skipped ... (deselected cases and warnings are no verdicts)."""
+        return {k: v for k, v in self.outcomes().items() if k not in ("deselected", "warnings", "warning")}
+
+    def assert_only_passed(self, count: int) -> None:
+        assert self.verdicts() == {"passed": count}, self.output[-6000:]
+
+    def failures_by_case(self) -> dict[str, str]:
+        """Official id -> the failure text of each failed case of the run (from its JUnit XML)."""
+        import xml.etree.ElementTree as ET
+
+        found: dict[str, str] = {}
+        for case in ET.parse(self.path / "junit.xml").getroot().iter("testcase"):
+            failure = case.find("failure")
+            match = re.match(r"test_((?:tc|rpc)_\d{3}(?:_\d+)?_(?:csms|cs))", case.get("name", ""))
+            if failure is not None and match:
+                found[match.group(1).upper()] = (failure.get("message") or "") + "\n" + (failure.text or "")
+        return found
+
+    def assert_case_failed_at(self, tc_id: str, step: str, *phrases: str) -> None:
+        """In a run of several cases, ``tc_id`` failed at ``step`` saying ``phrases``."""
+        text = self.failures_by_case().get(tc_id)
+        assert text is not None, f"{tc_id} did not fail:\n{self.output[-4000:]}"
+        assert re.search(rf"Step {re.escape(step)}(?![\w-])", text), f"{tc_id} does not fail at step {step}:\n{text}"
+        for phrase in phrases:
+            assert phrase in text, f"{tc_id}: {phrase!r} not in\n{text}"
+
     def failure(self) -> str:
         """The failure text pytest printed (the 'E   ' lines), joined."""
         return "\n".join(line[4:] for line in self.output.splitlines() if line.startswith("E   "))

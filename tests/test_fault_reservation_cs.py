@@ -28,9 +28,6 @@ VARIANTS = [
 ]
 
 
-def _outcomes(run) -> dict[str, int]:
-    return {k: v for k, v in run.outcomes().items() if k not in ("deselected", "warnings")}
-
 
 def _without_reservation(pytester: pytest.Pytester, variant: str = "no_reservation"):
     """Simulator configs of a charge point without the profile: its config and the simulator's variant say so."""
@@ -41,13 +38,13 @@ def _without_reservation(pytester: pytest.Pytester, variant: str = "no_reservati
 @pytest.mark.parametrize(("variant", "cases"), VARIANTS, ids=[v for v, _ in VARIANTS])
 def test_every_reservation_case_a_variant_touches_passes_against_it(run_case, variant: str, cases: list[str]) -> None:
     run = run_case(",".join(cases), variants=(f"cp:{variant}",))
-    assert _outcomes(run) == {"passed": len(cases)}, run.output[-6000:]
+    assert run.verdicts() == {"passed": len(cases)}, run.output[-6000:]
 
 
 def test_tc_049_cs_without_reserved_status_is_a_warning_and_fails_strict(run_case, pytester: pytest.Pytester) -> None:
     """Variant zero_reservation_no_reserved_status: R10 leaves it open, so TC_049_CS passes with a warning ..."""
     run = run_case("TC_049_CS", variants=("cp:zero_reservation_no_reserved_status",))
-    assert _outcomes(run) == {"passed": 1}, run.output[-6000:]
+    assert run.verdicts() == {"passed": 1}, run.output[-6000:]
     assert "did not report Reserved for the connectorId 0 reservation" in run.output
     # ... and fails with strict: true, at the step.
     run_case("TC_049_CS", variants=("cp:zero_reservation_no_reserved_status",),
@@ -60,7 +57,7 @@ def test_not_supported_cases_pass_against_a_charge_point_without_reservation(run
                                                                               variant: str) -> None:
     """TC_048_4_CS and TC_050_4_CS: Rejected, or (a warning) CALLERROR NotImplemented; the other cases are skipped."""
     run = run_case(",".join(WITHOUT_PROFILE + ["TC_046_1_CS"]), config_dir=_without_reservation(pytester, variant))
-    assert _outcomes(run) == {"passed": 2, "skipped": 1}, run.output[-6000:]
+    assert run.verdicts() == {"passed": 2, "skipped": 1}, run.output[-6000:]
 
 
 # -- reservation of a connector ----------------------------------------------------------------------------------

@@ -11,12 +11,11 @@ cases runs them in one process (fewer simulator starts in CI).
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from conftest import TESTCASES, CaseRun, sim_configs
+from conftest import TESTCASES, sim_configs
 
 ROW = tuple[str, str, str, list[str]]
 
@@ -70,17 +69,6 @@ def lacking_config(pytester: pytest.Pytester) -> Path:
                                              "simulator": {"options": {"unsupported_actions": [LACKING]}}})
 
 
-def failures(run: CaseRun) -> dict[str, str]:
-    """tc id (upper case) -> the failure text of each failed case of a run (from its junit XML)."""
-    found: dict[str, str] = {}
-    for case in ET.parse(run.path / "junit.xml").getroot().iter("testcase"):
-        failure = case.find("failure")
-        match = re.match(r"test_(rpc_\d{3}_csm?s?)", case.get("name", ""))
-        if failure is not None and match:
-            found[match.group(1).upper()] = (failure.get("message") or "") + "\n" + (failure.text or "")
-    return found
-
-
 def test_every_rpc_cs_case_has_a_fault() -> None:
     ids = set()
     for module in ("test_rpc_cs.py", "test_robustness.py"):
@@ -104,10 +92,6 @@ def test_rpc_002_cs_passes_against_a_charge_point_lacking_an_action(run_case, py
 def test_rpc_cs_cases_sharing_a_fault_fail_each_at_its_step(run_case, pytester: pytest.Pytester, fault: str) -> None:
     cases = SHARED[fault]
     run = run_case(",".join(cases), f"cp:{fault}", config_dir=lacking_config(pytester))
-    found = failures(run)
-    assert set(found) == set(cases), run.output[-4000:]
+    assert set(run.failures_by_case()) == set(cases), run.output[-4000:]
     for tc_id, (step, phrases) in cases.items():
-        text = found[tc_id]
-        assert re.search(rf"Step {re.escape(step)}(?![\w-])", text), f"{tc_id} does not fail at step {step}:\n{text}"
-        for phrase in phrases:
-            assert phrase in text, f"{tc_id}: {phrase!r} not in\n{text}"
+        run.assert_case_failed_at(tc_id, step, *phrases)

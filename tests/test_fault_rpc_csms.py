@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_fault_rpc_cs import ROW, failures, fault
+from test_fault_rpc_cs import ROW, fault
 
 from conftest import TESTCASES, sim_configs
 
@@ -84,10 +84,6 @@ def test_rpc_002_csms_passes_against_a_central_system_lacking_an_action(run_case
 def test_rpc_csms_cases_sharing_a_fault_fail_each_at_its_step(run_case, pytester: pytest.Pytester, fault: str) -> None:
     cases = SHARED[fault]
     run = run_case(",".join(cases), f"cs:{fault}", config_dir=lacking_config(pytester))
-    found = failures(run)
-    assert set(found) == set(cases), run.output[-4000:]
+    assert set(run.failures_by_case()) == set(cases), run.output[-4000:]
     for tc_id, (step, phrases) in cases.items():
-        text = found[tc_id]
-        assert re.search(rf"Step {re.escape(step)}(?![\w-])", text), f"{tc_id} does not fail at step {step}:\n{text}"
-        for phrase in phrases:
-            assert phrase in text, f"{tc_id}: {phrase!r} not in\n{text}"
+        run.assert_case_failed_at(tc_id, step, *phrases)

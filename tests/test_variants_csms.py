@@ -86,10 +86,6 @@ STRICT: list[tuple[str, list[str], str, list[str]]] = [
 ]
 
 
-def _only_passed(run: CaseRun, count: int) -> None:
-    outcomes = {k: v for k, v in run.outcomes().items() if k not in ("deselected", "warnings", "warning")}
-    assert outcomes == {"passed": count}, run.output[-6000:]
-
 
 def _all_failed_at(run: CaseRun, count: int, step: str, phrases: list[str]) -> None:
     """Every one of ``count`` cases failed, at ``step``, with the strict-mode text of the warnings."""
@@ -106,7 +102,7 @@ def _all_failed_at(run: CaseRun, count: int, step: str, phrases: list[str]) -> N
 def test_every_case_a_variant_touches_passes_against_it(run_case, variant: str, cases: list[str],
                                                         warnings: list[str]) -> None:
     run = run_case(",".join(cases), variants=(f"cs:{variant}",))
-    _only_passed(run, len(cases))
+    run.assert_only_passed(len(cases))
     for text in warnings:  # the variant did take its path, and the harness said so
         assert text in run.output, f"warning {text!r} missing:\n{run.output[-6000:]}"
     if not warnings:
@@ -139,7 +135,7 @@ def test_a_slow_operator_fails_no_case(run_case, pytester: pytest.Pytester) -> N
                                                                  "options": {"slow_operator_delay": 4.5}}})
     run = run_case(",".join(SLOW_OPERATOR), config_dir=config_dir, step_timeout=4.0,
                    extra_args=("--ocpp-test-timeout", "240"))
-    _only_passed(run, len(SLOW_OPERATOR))
+    run.assert_only_passed(len(SLOW_OPERATOR))
 
 
 def test_every_variant_has_a_test() -> None:
