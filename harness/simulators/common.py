@@ -256,6 +256,10 @@ class RpcPeer:
         except ConnectionClosed as exc:
             self.oversized = exc.sent is not None and exc.sent.code == 1009
             raise
+        finally:  # a CALL still waiting for its reply will not get one on this connection: fail it now
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("the connection closed before the reply"))
 
     async def _receive(self, raw: str | bytes) -> bool:
         message = ocppj.parse(raw)
