@@ -141,6 +141,7 @@ class SimCentralSystem:
         stale = self.peers.pop(cp_id, None)  # the newest connection is the one the operator talks to
         self.peers[cp_id] = peer
         if stale is not None:  # the charge point is back on a new connection: the old one is stale (a power cut)
+            self._wedge_if_oversized(cp_id, stale)  # its reader may not have ended yet
             asyncio.get_running_loop().create_task(stale.ws.close(1000, "replaced by a new connection"))
         self.open_connections += 1
         try:
@@ -151,8 +152,12 @@ class SimCentralSystem:
             self.open_connections -= 1
             if self.peers.get(cp_id) is peer:
                 del self.peers[cp_id]
-            if peer.oversized and "oversize_frame_wedges" in self.faults:
-                self.wedged.add(cp_id)
+            self._wedge_if_oversized(cp_id, peer)
+
+    def _wedge_if_oversized(self, cp_id: str, peer: RpcPeer) -> None:
+        """Fault oversize_frame_wedges: after a close 1009 the charge point is never answered again."""
+        if peer.oversized and "oversize_frame_wedges" in self.faults:
+            self.wedged.add(cp_id)
 
     async def _serve(self, peer: RpcPeer) -> None:
         """Run the peer; under fault slow_peer_stalls one connection at a time is served until it has sent a frame."""

@@ -34,7 +34,6 @@ from typing import Any, Awaitable, Callable
 import yaml
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
-from websockets.exceptions import ConnectionClosed
 from websockets.frames import Opcode
 
 from .. import ocppj, schemas
@@ -241,10 +240,18 @@ class RpcPeer:
         self._last_call: float | None = None
         self._burst = (0.0, 0)  # (arrival of the last CALL, CALLs in the current burst)
         self.deaf = False
-        self.oversized = False  # the connection ended because a frame was over the size limit (close 1009)
         self.first_frame = asyncio.Event()
         if "pings_unanswered" in faults:
             _drop_pongs(ws)
+
+    @property
+    def oversized(self) -> bool:
+        """Whether this side closed the connection for a frame over its size limit (close 1009).
+
+        Known from the moment the close frame is sent, before the reader ends: the other side
+        may be back on a new connection first."""
+        sent = getattr(getattr(self.ws, "protocol", None), "close_sent", None)
+        return sent is not None and sent.code == 1009
 
     async def run(self) -> None:
         """Read until the connection ends."""
@@ -253,9 +260,6 @@ class RpcPeer:
                 self.first_frame.set()
                 if not await self._receive(raw):
                     await asyncio.Event().wait()  # reader_dies_on_bad_json: never reads again
-        except ConnectionClosed as exc:
-            self.oversized = exc.sent is not None and exc.sent.code == 1009
-            raise
         finally:  # a CALL still waiting for its reply will not get one on this connection: fail it now
             for future in self._pending.values():
                 if not future.done():
