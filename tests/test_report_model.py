@@ -7,6 +7,7 @@ import json
 import re
 from datetime import datetime, timezone
 from importlib import resources
+from types import SimpleNamespace
 
 import pytest
 from test_session import central_system, run
@@ -14,6 +15,7 @@ from test_session import central_system, run
 from harness.config import IdTags, Secret, SutConfig
 from harness.errors import PayloadMismatch, StepTimeout, UnexpectedMessage
 from harness.matching import OneOf
+from harness.report import collect
 from harness.report.catalog import label_kind, load_catalog, step_numbers
 from harness.report.evidence import evidence_text, verify_evidence
 from harness.report.html import payload_html, render_case, render_report
@@ -282,6 +284,15 @@ def test_the_configuration_is_shown_with_every_secret_masked() -> None:
     assert scrub("sent pa55-w0rd-xyz", known_secrets([config])) == "sent ***"
     record = sut_record("cs", config, None)
     assert record.identity["endpoint"] == "wss://user:***@csms.example/ocpp" and len(record.config_sha256) == 64
+
+
+def test_a_password_the_run_generated_for_the_simulators_is_scrubbed_like_a_configured_one() -> None:
+    """With no password configured, harness/sut.py makes one per run; it is in no config, yet never in the report."""
+    material = SimpleNamespace(password=Secret("5f0c9a2e41d7b3866e"), key_password=Secret("k3y-pa55"))
+    provider = SimpleNamespace(configs={"cp": _config()}, user_config=None, security={"cp": material})
+    found = collect._secrets(provider)
+    assert {"5f0c9a2e41d7b3866e", "k3y-pa55", "pa55-w0rd-xyz"} <= found
+    assert scrub("Basic auth 5f0c9a2e41d7b3866e", found) == "Basic auth ***"
 
 
 def test_the_evidence_hash_checks_out_and_the_html_is_a_function_of_the_evidence() -> None:

@@ -156,7 +156,9 @@ def _secrets(provider: Any) -> set[str]:
     configs = list(getattr(provider, "configs", {}).values())
     if getattr(provider, "user_config", None) is not None:
         configs.append(provider.user_config)
-    return known_secrets(configs)
+    # the run's own security material too: a basic-auth password generated for the simulators is in no config
+    run_secrets = [(m.password, m.key_password) for m in getattr(provider, "security", {}).values()]
+    return known_secrets([*configs, *run_secrets])
 
 
 def record_phase(item: pytest.Item, call: pytest.CallInfo[Any], report: pytest.TestReport, *, tc: tuple[str, str],
