@@ -81,7 +81,7 @@ FAULTS.update({
                                      "(RPC_011_CS)",
     "oversize_frame_no_reconnect": "after closing a connection for a frame over its size limit (1009), never "
                                    "reconnect (RPC_010_CS)",
-    "burst_drops_calls": "of CALLs arriving less than 20 ms apart, drop every 25th unanswered (RPC_020_CS)",
+    "burst_drops_calls": "of CALLs arriving less than 0.5 s apart, drop every 25th unanswered (RPC_020_CS)",
     "readonly_key_accepted": "ChangeConfiguration of a key it reports read-only is Accepted and stored (RPC_015_CS)",
     "register_kwh_as_wh": "MeterValues carry Energy.Active.Import.Register in kWh while the unit says Wh (RPC_016_CS)",
     "register_decreasing": "the Energy.Active.Import.Register of MeterValues falls during a transaction (RPC_016_CS)",

@@ -190,6 +190,9 @@ _RULE_CODES = {  # jsonschema rule -> OCPP-J 1.6 code, this simulator's own read
     "minItems": "OccurenceConstraintViolation", "maxItems": "OccurenceConstraintViolation",
 }
 _ANSWERS_KEPT = 64  # answered unique ids remembered per connection (a repeated id gets the first answer again)
+#: fault burst_drops_calls: CALLs less than this apart (seconds) are one burst; wide enough that a loaded
+#: machine's back-to-back round trips still count as one
+_BURST_GAP = 0.5
 
 
 @functools.lru_cache(maxsize=None)
@@ -297,7 +300,7 @@ class RpcPeer:
         if self.deaf:
             return
         last, count = self._burst
-        count = count + 1 if now - last < 0.02 else 0
+        count = count + 1 if now - last < _BURST_GAP else 0
         self._burst = (now, count)
         if "burst_drops_calls" in self.faults and count and count % 25 == 0:
             return  # lost under load
