@@ -25,9 +25,11 @@ from typing import Any
 
 import pytest
 
-from harness.errors import PayloadMismatch
+from harness.errors import ConfigurationError, PayloadMismatch
 from harness.inbox import Expectation, Received
-from harness.models.charging_profile import ChargingProfile, ChargingProfileStore, ChargingRateUnit, parse_datetime
+from harness.models.charging_profile import (
+    ChargingProfile, ChargingProfileStore, ChargingRateUnit, parse_allowed_units, parse_datetime,
+)
 from harness.models.composite_compare import Tolerance, compare_composite
 from harness.models.composite_schedule import Readings, Transaction, composite_schedule, convert_limit
 from harness.ocppj import CallError
@@ -155,6 +157,28 @@ async def check_composite(cs: CentralSystem, sut: SutHandle, step: str, installe
 
 def _tx_start(start: Received) -> datetime:
     return parse_datetime(start.payload["timestamp"])
+
+
+@pytest.fixture(autouse=True)
+def _configured_unit_is_allowed(central_system: CentralSystem, sut: SutHandle) -> None:
+    """The configured chargingRateUnit must be one the charge point allows (spec 9.4.3), or no case here can run.
+
+    Issue "Verdicts a vendor can trust", class 6: a charge point that allows only Power would
+    answer every profile in A Rejected mid-case; this names the mismatch as a setup error
+    before the first step instead. No check when the charge point does not report the key.
+    """
+    allowed = (central_system.baseline_configuration or {}).get("ChargingScheduleAllowedChargingRateUnit")
+    if allowed is None:
+        return
+    try:
+        units = parse_allowed_units(allowed)
+    except ValueError as exc:
+        raise ConfigurationError(f"the charge point reports {exc}") from None
+    if ChargingRateUnit(_unit(sut)) not in units:
+        raise ConfigurationError(
+            f"extra.charging_rate_unit is {_unit(sut)!r}, but the charge point's ChargingScheduleAllowedChargingRateUnit "
+            f"is {allowed!r}: it would reject every schedule of these cases; set extra.charging_rate_unit to "
+            f"{' or '.join(sorted(u.value for u in units)) or 'a unit it allows'}")
 
 
 async def _charging(cs: CentralSystem, sut: SutHandle, step: str) -> tuple[Tx, datetime]:

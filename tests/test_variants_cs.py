@@ -30,6 +30,10 @@ ACTUATED = ["TC_003_CS", "TC_004_1_CS", "TC_004_2_CS", "TC_023_CS", "TC_024_CS",
             "TC_005_1_CS", "TC_030_CS", "TC_041_CS", "TC_034_CS", "TC_032_1_CS", "TC_037_1_CS", "TC_038_CS", "TC_039_CS",
             "TC_036_CS", "TC_008_CS"]
 
+#: every smart-charging case of a charge point under test, and the case that asks in W
+SMART = ["TC_056_CS", "TC_057_CS", "TC_058_1_CS", "TC_058_2_CS", "TC_082_CS", "TC_066_CS", "TC_067_CS", "TC_072_CS",
+         "TC_059_CS", "TC_060_CS", "RPC_017_CS"]
+
 VARIANTS = [
     ("suspended_ev_before_charging", TRANSACTIONS),
     ("suspended_ev_before_finishing", TRANSACTIONS),
@@ -48,6 +52,26 @@ VARIANTS = [
 @pytest.mark.parametrize(("variant", "cases"), VARIANTS, ids=[v for v, _ in VARIANTS])
 def test_every_case_a_variant_touches_passes_against_it(run_case, variant: str, cases: list[str]) -> None:
     run_case(",".join(cases), variants=(f"cp:{variant}",)).assert_only_passed(len(cases))
+
+
+@pytest.mark.parametrize(("variant", "extra"), [
+    ("decimal_limits", {"charge_point_max_limit": 31.7}),  # its own maximum is 31.7 A, and its config says so
+    ("power_only", {"charging_rate_unit": "W"}),  # schedules in W only, and its config asks in W
+], ids=["decimal_limits", "power_only"])
+def test_another_kind_of_smart_charger_passes_every_smart_charging_case_when_configured_as_it_is(
+        run_case, pytester: pytest.Pytester, variant: str, extra: dict) -> None:
+    config_dir = sim_configs(pytester.path, "cp", {"extra": extra, "simulator": {"variants": [variant]}})
+    run_case(",".join(SMART), config_dir=config_dir).assert_only_passed(len(SMART))
+
+
+def test_a_unit_the_charge_point_does_not_allow_is_a_setup_error_before_the_first_step(run_case) -> None:
+    """Class 6: the config asks in A, the charge point allows only Power: named in setup, not Rejected mid-case."""
+    run = run_case("TC_056_CS,TC_066_CS", variants=("cp:power_only",))
+    outcomes = run.outcomes()
+    assert outcomes.get("errors", outcomes.get("error")) == 2 and not outcomes.get("failed"), run.output[-6000:]
+    assert "ChargingScheduleAllowedChargingRateUnit is 'Power'" in run.output
+    assert "set extra.charging_rate_unit to W" in run.output
+    assert '"SetChargingProfile"' not in run.output  # before the first step: no profile was sent
 
 
 def test_a_slow_operator_fails_no_case(run_case, pytester: pytest.Pytester) -> None:

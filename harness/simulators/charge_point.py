@@ -64,7 +64,7 @@ class SimChargePoint(SecurityMixin, ReservationMixin, FirmwareMixin, TriggerMixi
         self.password = password
         self.fixed_cable = "fixed_cable" in self.variants
         self.config = Configuration(connectors, faults=faults, variants=self.variants)
-        add_smart_keys(self.config)
+        add_smart_keys(self.config, power_only="power_only" in self.variants)
         add_local_list_keys(self.config, supported=local_list_supported(self.variants))
         self.config.set_internal("SupportedFeatureProfiles", "Core,SmartCharging" + (
             ",LocalAuthListManagement" if local_list_supported(self.variants) else ""))

@@ -76,11 +76,11 @@ def _int(value: str) -> bool:
     return value.isdigit()
 
 
-def add_smart_keys(config: Configuration) -> None:
-    """The Smart Charging configuration keys (spec 9.4), all read-only."""
+def add_smart_keys(config: Configuration, *, power_only: bool = False) -> None:
+    """The Smart Charging configuration keys (spec 9.4), all read-only (variant power_only: schedules in W only)."""
     config.keys.update({
         "ChargeProfileMaxStackLevel": Key("8", True, _int),
-        "ChargingScheduleAllowedChargingRateUnit": Key("Current,Power", True),
+        "ChargingScheduleAllowedChargingRateUnit": Key("Power" if power_only else "Current,Power", True),
         "ChargingScheduleMaxPeriods": Key("10", True, _int),
         "ConnectorSwitch3to1PhaseSupported": Key("false", True),
         "MaxChargingProfilesInstalled": Key("10", True, _int),

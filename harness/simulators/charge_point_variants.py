@@ -32,6 +32,8 @@ VARIANTS = {
                        "and takes effect at the next boot",
     "optional_keys_missing": "the keys the catalog marks '(If implemented)' do not exist (ChangeConfiguration NotSupported): "
                              "MinimumStatusDuration, AllowOfflineTxForUnknownId, MaxEnergyOnInvalidId",
+    "power_only": "ChargingScheduleAllowedChargingRateUnit is Power: charging schedules in W only, A is Rejected "
+                  "(config: extra.charging_rate_unit W)",
     # numbers (schema multipleOf 0.1, judged in decimal)
     "decimal_limits": "where no charging profile applies, GetCompositeSchedule reports the local maximum "
                       "options.max_limit_a amperes (default 31.7; x 230 V x 3 for W): one-decimal limits",
