@@ -171,7 +171,7 @@ async def _restore_security_profile(cs: CentralSystem, sut: SutHandle) -> None:
     mark = len(cs.connections)
     if current != run or "SecurityProfile" in cs.changed_keys:
         if cs.password is not None and material.password is not None:
-            cs.password.replace(material.password.reveal())
+            cs.password.replace(material.password)
         await sut.act("set_security_profile", step=step, profile=run, url=cs.url_for(run))
         await cs.actuations_done(step)
         if await cs.wait_connection(mark, cs.timeouts.connect + cs.timeouts.step, profile=run) is None:
@@ -179,8 +179,8 @@ async def _restore_security_profile(cs: CentralSystem, sut: SutHandle) -> None:
                                     "after the manual step set_security_profile", "; ".join(cs.refusals[-3:]))
         cs.known_configuration["SecurityProfile"] = str(run)
     elif key_changed:
-        cs.password.replace(material.password.reveal())  # type: ignore[union-attr]  # its old key: let it back in
-        key = material.password.reveal().encode("latin-1").hex().upper()
+        cs.password.replace(material.password)  # type: ignore[union-attr]  # its old key: let it back in
+        key = material.password.reveal_hex()  # type: ignore[union-attr]
         reply = await cs.call("ChangeConfiguration", {"key": "AuthorizationKey", "value": key}, step=f"{step} "
                               "(ChangeConfiguration AuthorizationKey: the run's password)", allow_error=True)
         if isinstance(reply, dict) and reply.get("status") in ("Accepted", "RebootRequired"):

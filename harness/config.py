@@ -22,15 +22,37 @@ SutRole = Literal["cp", "cs"]
 
 
 class Secret:
-    """A value that is never printed."""
+    """A value that is never printed.
 
-    __slots__ = ("_value",)
+    A password is text, sent as UTF-8 (RFC 7617's charset), unless it is raw bytes: an
+    AuthorizationKey is the hex of its password's bytes (security whitepaper), any bytes at all,
+    held here as latin-1 text (one character per byte) and sent as those bytes.
+    """
 
-    def __init__(self, value: str) -> None:
+    __slots__ = ("_value", "_raw")
+
+    def __init__(self, value: str, *, raw: bool = False) -> None:
         self._value = value
+        self._raw = raw
+
+    @classmethod
+    def from_hex(cls, hex_value: str) -> Secret | None:
+        """The password an AuthorizationKey value stands for; None when the value is not hex."""
+        try:
+            return cls(bytes.fromhex(hex_value).decode("latin-1"), raw=True)
+        except ValueError:
+            return None
 
     def reveal(self) -> str:
         return self._value
+
+    def reveal_bytes(self) -> bytes:
+        """The password as it goes on the wire."""
+        return self._value.encode("latin-1") if self._raw else self._value.encode()
+
+    def reveal_hex(self) -> str:
+        """The password as an AuthorizationKey value: the hex of its bytes, upper case as in the catalog."""
+        return self.reveal_bytes().hex().upper()
 
     def __repr__(self) -> str:
         return "Secret('***')"

@@ -121,8 +121,19 @@ def _observe_handshakes(context: ssl_module.SSLContext, report: Callable[[str], 
 
 
 def basic_auth_header(username: str, password: Secret) -> str:
-    token = base64.b64encode(f"{username}:{password.reveal()}".encode()).decode()
+    token = base64.b64encode(username.encode() + b":" + password.reveal_bytes()).decode()
     return f"Basic {token}"
+
+
+def _password_forms(password: Secret) -> list[bytes]:
+    """The bytes a charge point may send for ``password``: an AuthorizationKey's own bytes; a configured text
+    password in UTF-8 (RFC 7617) or, as some HTTP clients still send it, latin-1."""
+    forms = [password.reveal_bytes()]
+    try:
+        forms.append(password.reveal().encode("latin-1"))
+    except UnicodeEncodeError:
+        pass
+    return forms
 
 
 def _check_basic_auth(header: str | None, identity: str, password: Secret) -> str | None:
@@ -133,14 +144,14 @@ def _check_basic_auth(header: str | None, identity: str, password: Secret) -> st
     if scheme.lower() != "basic":
         return f"Authorization scheme {scheme!r} is not Basic"
     try:
-        user, sep, given = base64.b64decode(token.strip(), validate=True).decode("latin-1").partition(":")
+        user, sep, given = base64.b64decode(token.strip(), validate=True).partition(b":")
     except (binascii.Error, ValueError):
         return "Authorization header is not valid base64"
     if not sep:
         return "Authorization credentials have no ':'"
-    if user != identity:
-        return f"basic-auth username {user!r} is not the chargePointId {identity!r}"
-    if not hmac.compare_digest(given.encode("latin-1"), password.reveal().encode("latin-1")):
+    if user != identity.encode():
+        return f"basic-auth username {user.decode(errors='replace')!r} is not the chargePointId {identity!r}"
+    if not any([hmac.compare_digest(given, form) for form in _password_forms(password)]):  # a list: both compared
         return "basic-auth password is wrong"
     return None
 

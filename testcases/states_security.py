@@ -41,7 +41,7 @@ from harness.sut import SutHandle
 from testcases.states_firmware import Notification
 
 __all__ = [
-    "profile_for", "connected_over", "harness_over", "current_profile", "wait_reconnection", "hex_key",
+    "profile_for", "connected_over", "harness_over", "current_profile", "wait_reconnection",
     "check_tls", "certificate_problems", "hash_data_problems", "security_event", "log_status",
     "signed_firmware_status", "request_id_problems", "make_root", "untrusted_ca", "expired_root", "cpo_name",
     "serial_number", "fail_on", "WHITEPAPER", "EC_SUITES", "RSA_SUITES",
@@ -123,12 +123,6 @@ async def harness_over(cp: ChargePoint, sut: SutHandle, allowed: Iterable[int], 
         await cp.actuations_done(label)
         cp.profile = target
     return target
-
-
-def hex_key(password: str | bytes) -> str:
-    """AuthorizationKey: the password's bytes as hex (whitepaper), upper case as in the catalog."""
-    raw = password.encode("latin-1") if isinstance(password, str) else password
-    return raw.hex().upper()
 
 
 # -- TLS and certificates ------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ async def test_tc_073_csms_update_charge_point_password(charge_point: ChargePoin
     got = await operator_sends(charge_point, sut, "cs_update_password", "ChangeConfiguration", step="1-2 (ChangeConfiguration "
                                "AuthorizationKey)", reply=judge, params={}, key="AuthorizationKey")
     fail_on("1", problems, "whitepaper, configuration key AuthorizationKey")
-    charge_point.authorization_key = Secret(bytes.fromhex(got.payload["value"]).decode("latin-1"))
+    charge_point.authorization_key = Secret.from_hex(got.payload["value"])
     await charge_point.connect(step="3 (the charge point reconnects with the new password)")
 
 

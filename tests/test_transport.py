@@ -102,6 +102,54 @@ def test_the_harness_charge_point_sends_basic_auth_and_requires_ocpp16() -> None
     run(scenario())
 
 
+def _basic(user: bytes, password: bytes) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(user + b":" + password).decode()}
+
+
+async def _status(url: str, headers: dict[str, str]) -> int | None:
+    """None when the upgrade is accepted, else the HTTP status of the refusal."""
+    try:
+        async with connect(url, subprotocols=["ocpp1.6"], additional_headers=headers, proxy=None):
+            return None
+    except InvalidStatus as exc:
+        return exc.response.status_code
+
+
+def test_an_authorization_key_of_any_bytes_goes_on_the_wire_as_those_bytes() -> None:
+    """Whitepaper: AuthorizationKey is the hex of the password's bytes, which need not be text (bytes >= 0x80 here).
+
+    The harness charge point sends a key a central system set as those bytes, and the harness's
+    listener takes a key it set only as those bytes (the UTF-8 of their latin-1 reading is another password).
+    """
+    key = bytes(range(0x80, 0x94))  # 20 bytes, none of them ASCII
+
+    async def scenario() -> None:
+        cs = await started(SECRET)
+        assert cs.password is not None
+        cs.password.replace(Secret.from_hex(key.hex().upper()))  # as after ChangeConfiguration AuthorizationKey
+        ws = await connect_charge_point(cs.url, "CP_1", password=Secret.from_hex(key.hex()))
+        await ws.close()
+        assert await _status(f"{cs.url}/CP_1", _basic(b"CP_1", key)) is None
+        assert await _status(f"{cs.url}/CP_1", _basic(b"CP_1", key.decode("latin-1").encode())) == 401
+        await cs.stop()
+    run(scenario())
+
+
+def test_a_configured_password_beyond_ascii_is_sent_in_utf8_and_taken_in_utf8_or_latin1() -> None:
+    """RFC 7617: UTF-8; some HTTP clients still send latin-1. A password latin-1 cannot spell is UTF-8 only."""
+    async def scenario() -> None:
+        for password in ("Pässwörd-für-Lädepunkt", "Пароль-зарядной-станции"):
+            cs = await started(password)
+            ws = await connect_charge_point(cs.url, "CP_1", password=Secret(password))
+            await ws.close()
+            assert await _status(f"{cs.url}/CP_1", _basic(b"CP_1", password.encode())) is None
+            if all(ord(c) < 256 for c in password):
+                assert await _status(f"{cs.url}/CP_1", _basic(b"CP_1", password.encode("latin-1"))) is None
+            assert await _status(f"{cs.url}/CP_1", _basic(b"CP_1", b"wrong-" + password.encode())) == 401
+            await cs.stop()
+    run(scenario())
+
+
 def test_a_central_system_that_selects_no_subprotocol_is_a_connection_failure() -> None:
     async def scenario() -> None:
         from websockets.asyncio.server import serve

@@ -55,17 +55,8 @@ class _Password(Secret):
 
     __slots__ = ()
 
-    def replace(self, value: str) -> None:
-        self._value = value
-
-
-def authorization_key_password(hex_value: str) -> str | None:
-    """The basic-auth password an AuthorizationKey value stands for (whitepaper: hex of its bytes), as the
-    transport compares it (latin-1 text); None when the value is not hex."""
-    try:
-        return bytes.fromhex(hex_value).decode("latin-1")
-    except ValueError:
-        return None
+    def replace(self, other: Secret) -> None:
+        self._value, self._raw = other.reveal(), other._raw
 
 
 class CentralSystem(Role):
@@ -335,7 +326,7 @@ class CentralSystem(Role):
         elif action == "ChangeConfiguration" and reply.get("status") in ("Accepted", "RebootRequired"):
             self.known_configuration[payload["key"]] = str(payload["value"])
             self.changed_keys.add(payload["key"])
-            password = authorization_key_password(str(payload["value"]))
+            password = Secret.from_hex(str(payload["value"]))
             if payload["key"] == "AuthorizationKey" and self.password is not None and password is not None:
                 self.password.replace(password)  # the charge point's next connection must use the new key
         elif action == "ReserveNow" and reply.get("status") == "Accepted":

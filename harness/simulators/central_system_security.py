@@ -195,7 +195,8 @@ class Security:
         return answer  # type: ignore[no-any-return]
 
     async def update_password(self, send: Any, cp_id: str, record: dict[str, Any], p: dict[str, Any]) -> Any:
-        new = secrets.token_hex(4 if "authorization_key_too_short" in self.faults else 8).encode()
+        # any bytes, not only text (whitepaper: the key is the hex of the password's bytes)
+        new = secrets.token_bytes(8 if "authorization_key_too_short" in self.faults else 16)
         payload = {"key": "AuthorizationKey", "value": new.hex().upper()}
         reply = await self._send(cp_id, record, "cs_update_password", "ChangeConfiguration", payload,
                                  {"key": "AuthorizationKey", "value": "***"})
