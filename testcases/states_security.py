@@ -33,7 +33,9 @@ from cryptography.x509.oid import NameOID
 
 from harness.errors import ConnectionFailure, PayloadMismatch
 from harness.inbox import Expectation
-from harness.pki import OPENSSL_CIPHER_NAMES, certificate_hash_data, check_key_strength, same_certificate
+from harness.pki import (
+    OPENSSL_CIPHER_NAMES, certificate_hash_data, check_csr, check_key_strength, same_certificate, sign_csr,
+)
 from harness.pki_certs import Credential, build_certificate, certificate_pem, load_certificates, make_name, new_private_key
 from harness.roles.central_system import CentralSystem, Connection
 from harness.roles.charge_point import ChargePoint
@@ -44,12 +46,14 @@ __all__ = [
     "profile_for", "connected_over", "harness_over", "current_profile", "wait_reconnection",
     "check_tls", "certificate_problems", "hash_data_problems", "security_event", "log_status",
     "signed_firmware_status", "request_id_problems", "make_root", "untrusted_ca", "expired_root", "cpo_name",
-    "serial_number", "fail_on", "WHITEPAPER", "EC_SUITES", "RSA_SUITES",
+    "serial_number", "fail_on", "require_material", "signed_certificate", "WHITEPAPER", "EC_SUITES", "RSA_SUITES",
+    "CS_ROOT", "MF_ROOT",
 ]
 
 WHITEPAPER = "whitepaper 'Improved security for OCPP 1.6-J', part Secure connection setup"
 EC_SUITES = ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")
 RSA_SUITES = ("TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_GCM_SHA384")
+CS_ROOT, MF_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"  # the certificateTypes
 
 
 # -- which profile a case runs over ----------------------------------------------------------------------
@@ -215,6 +219,30 @@ def untrusted_ca(directory: Path) -> Credential:
 def expired_root() -> str:
     """TC_078_CS: an invalid/expired CentralSystemRootCertificate (a root CA whose validity ended yesterday)."""
     return make_root("OpenOCTT Expired Root CA", expired=True)[1]
+
+
+def require_material(sut: SutHandle, what: str, value: Any) -> Any:
+    """``value``, or skip the case: the harness lacks this piece of the PKI."""
+    if value is None:
+        pytest.skip(f"prerequisite not met: the harness has no {what} (tls: of the SUT config)")
+    return value
+
+
+async def signed_certificate(cs: CentralSystem, sut: SutHandle, *, step: str, ca: Credential, check: bool) -> tuple[str, str]:
+    """ExtendedTriggerMessage SignChargePointCertificate, SignCertificate (CSR checked when ``check``), then
+    CertificateSigned with a chain ``ca`` signs: (csr, chain). Labels are ``step`` plus the catalog's numbers."""
+    await cs.call("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"},
+                  step=f"{step}1-2 (ExtendedTriggerMessage SignChargePointCertificate)", expect={"status": "Accepted"})
+    problems: list[str] = []
+
+    def judge(payload: dict[str, Any]) -> dict[str, str]:
+        problems.extend(check_csr(payload["csr"], serial_number(sut), org=cpo_name(sut)) if check else [])
+        return {"status": "Rejected" if problems else "Accepted"}
+
+    got = await cs.expect("SignCertificate", step=f"{step}3-4 (SignCertificate.req with a CSR)", reply=judge)
+    fail_on(f"{step}3", problems, "whitepaper use case A02: a PKCS#10 CSR, subject O = CpoName, CN = the charge "
+                                   "point's serial number; RSA >= 2048 bits or EC >= 224 bits")
+    return got.payload["csr"], sign_csr(got.payload["csr"], ca)
 
 
 # -- notifications ------------------------------------------------------------------------------------------
