@@ -26,9 +26,7 @@ from typing import Any
 import pytest
 
 from harness import schemas
-from harness.errors import (
-    ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure,
-)
+from harness.errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure
 from harness.inbox import ErrorReply, Expectation
 from harness.ocppj import Call, CallError
 from harness.probes import latency_summary, probe_step
@@ -38,13 +36,9 @@ from harness.session import Session
 from harness.sut import SutHandle, SutProvider
 from harness.trace import Entry, Trace
 from harness.transport import connect_charge_point
-from testcases.states_central_system import (
-    METER_START, METER_STOP, boot_notification_payload,
-)
-from testcases.states_charge_point import (
-    charging, check_stop_transaction, connector_status, connector_under_test,
-)
-from testcases.test_rpc_csms import _reach
+from testcases.states_central_system import METER_START, METER_STOP, boot_notification_payload
+from testcases.states_charge_point import charging, check_stop_transaction, connector_status, connector_under_test
+from testcases.states_rpc import reach
 
 #: the CALLs of a burst, in turn: read-only for the charge point (their answers change nothing)
 BURST = [("GetConfiguration", {"key": ["HeartbeatInterval"]}), ("DataTransfer", {"vendorId": "org.openocpp.harness.burst"}),
@@ -123,7 +117,7 @@ class _Load:
         return self.cp.trace if identity == self.sample else self.quiet
 
     async def connect(self, identity: str, gate: asyncio.Semaphore) -> float:
-        endpoint, password, tls = _reach(self.cp)
+        endpoint, password, tls = reach(self.cp)
         async with gate:
             began = time.monotonic()
             ws = await connect_charge_point(endpoint, identity, password=password, open_timeout=self.cp.timeouts.connect,

@@ -9,17 +9,17 @@ text leaves open is a warning (a failure with ``strict: true``).
 Frames go out raw (harness.session.Session.send_raw); harness.probes builds them and
 judges the answers by the OCPP-J error code table. The plugin's fixtures establish OCTT's
 common state before each case and restore it after, as for the OCTT cases.
+
+The transport cases (pings, an oversize frame, slow and quiet links) are in ``test_rpc_transport_cs``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
-from typing import Any
 
 import pytest
 
-from harness.errors import PayloadMismatch, ProtocolFailure, StepTimeout
+from harness.errors import PayloadMismatch, ProtocolFailure
 from harness.inbox import Expectation
 from harness.ocppj import CallResult
 from harness.probes import (
@@ -30,9 +30,10 @@ from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases import test_smart_charging_cs as smart
 from testcases.states_charge_point import (
-    accepted, charging, check_stop_transaction, configure, connector_status, connector_under_test, get_configuration,
-    setting,
+    accepted, charging, check_stop_transaction, configure, connector_status, connector_under_test,
+    get_configuration, setting,
 )
+from testcases.states_rpc import must_answer
 
 SUT = "cp"
 
@@ -183,7 +184,7 @@ async def test_rpc_007_cs_unique_id_length(central_system: CentralSystem, sut: S
                       Expect(frozenset(), result="pass", silence="fail", other="fail"),
                       f"GetConfiguration.req with the 36-character unique id {uid!r}",
                       "OCPP-J 1.6 section 4.1.4: a unique id has at most 36 characters; one of 36 is valid")
-        await _must_answer(cs, probe, step=f"{n} (unique id of 36 characters)")
+        await must_answer(cs, probe, step=f"{n} (unique id of 36 characters)")
     uid = UNIQUE_ID_36[0] + "x"
     await run_probe(cs, Probe(
         "37-character id", call_frame(uid, "GetConfiguration", {"key": ["HeartbeatInterval"]}), uid,
@@ -192,18 +193,6 @@ async def test_rpc_007_cs_unique_id_length(central_system: CentralSystem, sut: S
         "GetConfiguration.req with a unique id of 37 characters",
         "OCPP-J 1.6 section 4.2.3: 'unique identifier too long' is answered with a CallError"),
         step="3 (unique id of 37 characters)", sut_role=SUT)
-
-
-async def _must_answer(role: Any, probe: Probe, *, step: str) -> None:
-    """A valid CALL sent raw must get a CALLRESULT with its unique id."""
-    session = await role.wait_connected(step)
-    with probe_step(role, step, str(probe.frame), "CALLRESULT with the same unique id") as record:
-        answer = await session.exchange_raw(probe.frame, unique_id=probe.unique_id or "", timeout=role.timeouts.call)
-        if answer is not None:
-            record.received.append(as_message(answer.message))
-        if answer is None or not isinstance(answer.message, CallResult):
-            got = "no answer" if answer is None else f"CALLERROR {answer.message.error_code}"  # type: ignore[union-attr]
-            raise ProtocolFailure(step, f"{probe.what} got {got}; expected a CALLRESULT ({probe.rule})")
 
 
 @pytest.mark.ocppj
@@ -223,122 +212,6 @@ async def test_rpc_008_cs_reply_to_no_call(central_system: CentralSystem, sut: S
                   "a CALLERROR for a unique id the charge point never sent", rule)
     await run_probe(central_system, result, step="1-2 (CALLRESULT for an unknown unique id)", sut_role=SUT)
     await run_probe(central_system, error, step="3-4 (CALLERROR for an unknown unique id)", sut_role=SUT)
-
-
-# -- transport (OCPP-J 1.6 section 3, RFC 6455) ---------------------------------------------------------------------
-@pytest.mark.ocppj
-@pytest.mark.tc("RPC_009_CS", "WebSocket pings are answered")
-async def test_rpc_009_cs_ping(central_system: CentralSystem, sut: SutHandle, request: pytest.FixtureRequest) -> None:
-    """RPC_009_CS, RFC 6455 section 5.5.2 ('an endpoint MUST send a Pong frame in response'), OCPP-J 1.6 section 5.
-
-    Three WebSocket pings from the central system are each answered with a pong within the
-    step timeout; the round trips are recorded (property ping_rtt_ms).
-    """
-    await _pings(central_system, request.node.user_properties)
-
-
-async def _pings(role: Any, properties: list[tuple[str, Any]]) -> None:
-    """Three WebSocket pings, each answered within the step timeout; the round trips go to ``properties``."""
-    rtts = []
-    for n in (1, 2, 3):
-        session = await role.wait_connected(f"{n}")
-        with probe_step(role, f"{n} (WebSocket ping)", "<ping>", "<pong>"):
-            rtt = await session.ping(role.timeouts.step)
-            if rtt is None:
-                raise StepTimeout(f"{n} (WebSocket ping)", f"no pong within {role.timeouts.step:g}s",
-                                  "RFC 6455 section 5.5.2: an endpoint MUST answer a Ping with a Pong as soon as practical")
-        rtts.append(round(rtt * 1000, 2))
-    properties.append(("ping_rtt_ms", rtts))
-    role.trace.event(f"ping round trips: {rtts} ms")
-
-
-@pytest.mark.ocppj
-@pytest.mark.tc("RPC_010_CS", "A frame over the size limit is handled without a crash")
-async def test_rpc_010_cs_oversize_frame(central_system: CentralSystem, sut: SutHandle) -> None:
-    """RPC_010_CS, RFC 6455 section 7.4.1 (close code 1009 'message too big'), OCPP-J 1.6 section 4.2.3.
-
-    A DataTransfer.req of ``extra.oversize_frame_bytes`` (default 2 MiB, over common receive
-    limits): the charge point answers it, or closes the connection with 1009 (a close with
-    another code, or silence, is a warning); either way it then serves a GetConfiguration,
-    reconnecting if it closed (within timeouts.connect).
-    """
-    await _oversize(central_system, sut, "DataTransfer", sentinel=("GetConfiguration", {"key": ["HeartbeatInterval"]}))
-
-
-async def _oversize(role: Any, sut: SutHandle, action: str, *, sentinel: tuple[str, dict[str, Any]]) -> None:
-    size = int(sut.config.extra.get("oversize_frame_bytes", 2 * 2 ** 20))
-    uid = probe_id("oversize")
-    frame = call_frame(uid, action, {"vendorId": "org.openocpp.harness.oversize", "data": "x" * size})
-    session = await role.wait_connected("1")
-    with probe_step(role, f"1 (DataTransfer.req of {size} bytes)", frame[:200], "an answer, or close 1009") as record:
-        answer = await session.exchange_raw(frame, unique_id=uid, timeout=role.timeouts.call)
-        if answer is not None:
-            record.received.append(as_message(answer.message))
-        elif session.closed.is_set() and session.close_code != 1009:
-            role.warn("1", f"the SUT closed the connection on a frame of {size} bytes without code 1009 "
-                           f"({session.close_reason})", "RFC 6455 section 7.4.1: 1009 says the message was too big")
-        elif not session.closed.is_set():
-            role.warn("1", f"a frame of {size} bytes got no answer and the connection stayed open",
-                      "the SUT dropped it silently; RFC 6455 section 7.4.1 has close code 1009 for this")
-    await role.call(sentinel[0], sentinel[1], step="2 (the SUT serves a valid CALL afterwards)")
-
-
-@pytest.mark.ocppj
-@pytest.mark.tc("RPC_011_CS", "The charge point answers while its own CALL waits for the central system")
-async def test_rpc_011_cs_slow_central_system(central_system: CentralSystem, sut: SutHandle) -> None:
-    """RPC_011_CS, OCPP-J 1.6 section 4.1.1 (Synchronicity, NOTE: CALLs of both sides may cross).
-
-    The charge point's Authorize.req (an id tag presented) is held unanswered by the central
-    system; meanwhile a GetConfiguration.req must be answered within the step timeout (the
-    two directions are independent). Then the Authorize is answered Invalid (the invalid tag).
-    """
-    cs, cid, tag = central_system, connector_under_test(sut), sut.id_tags.invalid
-    await sut.act("present_id_tag", step="1", connector=cid, id_tag=tag)
-    held = await _hold(cs, "Authorize", step="1-2 (Authorize.req, held unanswered)")
-    try:
-        await cs.call("GetConfiguration", {"key": ["HeartbeatInterval"]},
-                      step="3 (GetConfiguration while the charge point's Authorize.req is unanswered)")
-    finally:
-        await cs.answer(held, {"idTagInfo": {"status": "Invalid"}})
-
-
-async def _hold(cs: CentralSystem, action: str, *, step: str) -> Any:
-    """Wait (bounded) for the SUT's next ``action`` CALL and keep it unanswered (the caller answers it)."""
-    deadline = asyncio.get_running_loop().time() + cs.timeouts.step
-    with probe_step(cs, step, "-", f"{action}.req"):
-        while True:
-            cs.check(step)
-            for item in cs.inbox.items[cs.inbox.cursor:]:
-                if item.action == action and not item.consumed and item.replied is None:
-                    item.consumed = True  # claimed: no default reply
-                    cs.inbox.cursor = cs.inbox.items.index(item) + 1
-                    return item
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or not await cs.inbox.changed(remaining):
-                raise StepTimeout(step, f"{action}.req did not arrive within {cs.timeouts.step:g}s")
-
-
-@pytest.mark.ocppj
-@pytest.mark.tc("RPC_012_CS", "After a quiet spell the charge point still answers")
-async def test_rpc_012_cs_quiet_link(central_system: CentralSystem, sut: SutHandle) -> None:
-    """RPC_012_CS, OCPP 1.6 spec 4.6 (Heartbeat), OCPP-J 1.6 section 5 (ping / keep-alive).
-
-    The central system sends nothing for twice HeartbeatInterval (``extra.quiet_link_seconds``
-    overrides; bounded by half the case's time limit), answering only what the charge point
-    sends; then GetConfiguration must be answered. A charge point whose receiving side died
-    on the quiet link fails here. A reconnect meanwhile is a warning.
-    """
-    cs = central_system
-    keys = await get_configuration(cs, "before (GetConfiguration HeartbeatInterval)", "HeartbeatInterval")
-    interval = int(keys.get("HeartbeatInterval", {}).get("value") or sut.config.heartbeat_interval)
-    quiet = float(sut.config.extra.get("quiet_link_seconds", 2 * interval))
-    quiet = min(quiet, cs.timeouts.test / 2)
-    session = await cs.wait_connected("1")
-    await cs.idle(quiet, step=f"1 (no CALL from the central system for {quiet:g}s)")
-    await cs.call("GetConfiguration", {"key": ["HeartbeatInterval"]}, step="2 (GetConfiguration after the quiet spell)")
-    if cs.session is not session:
-        cs.warn("2", "the charge point reconnected during the quiet spell",
-                "nothing in OCPP asks a charge point to drop a quiet but healthy connection")
 
 
 # -- configuration and field checks (spec 5.3, 7.31, 3.7, 4.2) ----------------------------------------------------

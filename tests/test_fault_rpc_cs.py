@@ -71,7 +71,7 @@ def lacking_config(pytester: pytest.Pytester) -> Path:
 
 def test_every_rpc_cs_case_has_a_fault() -> None:
     ids = set()
-    for module in ("test_rpc_cs.py", "test_robustness.py"):
+    for module in ("test_rpc_cs.py", "test_rpc_transport_cs.py", "test_robustness.py"):
         ids |= set(re.findall(r'tc\("(RPC_\d{3}_CS)"', (TESTCASES / module).read_text()))
     covered = {tc for tc, *_ in FAULTS} | {tc for cases in SHARED.values() for tc in cases}
     assert ids == covered, ids ^ covered

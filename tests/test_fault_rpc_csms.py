@@ -63,7 +63,7 @@ def lacking_config(pytester: pytest.Pytester) -> Path:
 
 def test_every_rpc_csms_case_has_a_fault() -> None:
     ids = set()
-    for module in ("test_rpc_csms.py", "test_robustness.py"):
+    for module in ("test_rpc_csms.py", "test_rpc_transport_csms.py", "test_robustness.py"):
         ids |= set(re.findall(r'tc\("(RPC_\d{3}_CSMS)"', (TESTCASES / module).read_text()))
     covered = {tc for tc, *_ in FAULTS} | {tc for cases in SHARED.values() for tc in cases}
     assert ids == covered, ids ^ covered
