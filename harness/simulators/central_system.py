@@ -103,7 +103,7 @@ class SimCentralSystem:
             await asyncio.sleep(float(self.variants.option("slow_operator_delay", 30)))
         return result
 
-    # -- connections: the OCPP-J layer, and faults of the harness's own cases (testcases/test_rpc_csms.py) ------
+    # -- connections: the OCPP-J layer, and faults of the harness's own cases (testcases/test_rpc_*csms.py) ------
     def admit(self, connection: ServerConnection, request: Any) -> Any:
         """Before the upgrade (called by process_request): None lets the handshake go on, else the refusal.
 

@@ -49,7 +49,7 @@ FAULTS = {
     # data transfer
     "data_transfer_wrong_status": "answer DataTransfer with status 'NotKnown' (not in the schema's enum)",
 }
-# the harness's own cases beyond OCTT (testcases/test_rpc_csms.py, test_robustness.py): the OCPP-J layer
+# the harness's own cases beyond OCTT (testcases/test_rpc_*csms.py, test_robustness.py): the OCPP-J layer
 # (common.RpcPeer carries out RPC_FAULTS) and the connections (central_system.SimCentralSystem.admit / connection)
 FAULTS.update(RPC_FAULTS)
 FAULTS.update({

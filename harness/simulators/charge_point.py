@@ -246,7 +246,7 @@ class SimChargePoint(SecurityMixin, ReservationMixin, FirmwareMixin, TriggerMixi
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    # -- the OCPP-J layer, and faults of the harness's own cases (testcases/test_rpc_cs.py) -------------------
+    # -- the OCPP-J layer, and faults of the harness's own cases (testcases/test_rpc_*cs.py) -------------------
     def new_peer(self, ws: Any) -> RpcPeer:
         """The OCPP-J layer for a new connection: it receives the central system's actions, handles those it has
         an ``on_<Action>`` for (less the option ``unsupported_actions`` of its config), with its RPC faults."""

@@ -74,7 +74,7 @@ FAULTS.update(charge_point_reservation.FAULTS)  # Reservation (TC_046_x_CS ... T
 FAULTS.update(charge_point_firmware.FAULTS)  # FirmwareManagement (TC_044_x_CS, TC_045_x_CS)
 FAULTS.update(charge_point_trigger.FAULTS)  # RemoteTrigger (TC_054_CS, TC_055_CS)
 FAULTS.update(charge_point_security.FAULTS)  # security extension (TC_073_CS ... TC_087_CS)
-# -- the harness's own cases beyond OCTT (testcases/test_rpc_cs.py, test_robustness.py) ------------------------
+# -- the harness's own cases beyond OCTT (testcases/test_rpc_*cs.py, test_robustness.py) ------------------------
 FAULTS.update(RPC_FAULTS)  # the OCPP-J layer (RPC_001_CS ... RPC_012_CS), carried out by common.RpcPeer
 FAULTS.update({
     "blocks_while_call_outstanding": "handle no CALL of the central system while its own CALL waits for an answer "
