@@ -203,7 +203,7 @@ class SutConfig:
     # only in a reference simulator's config: the variants and options it runs with (it reads them itself)
     simulator: dict[str, Any] = field(default_factory=dict)
     # FirmwareManagement / GetDiagnostics / GetLog: where the harness's FTP and HTTP servers listen and how the
-    # charge point reaches them (harness.transfer.TransferConfig.from_mapping reads it)
+    # charge point reaches them (harness.transfer_config.TransferConfig.from_mapping reads it)
     transfer: dict[str, Any] = field(default_factory=dict)
     # security extension: certificates and keys (generated per run by default), per-profile listeners / endpoints
     tls: TlsConfig = field(default_factory=TlsConfig)

@@ -2,21 +2,20 @@
 
 OCTT never sends a malformed frame, an unknown action, a repeated or over-long unique id;
 the harness's own cases (``RPC_nnn_CS`` / ``RPC_nnn_CSMS``, marker ``ocppj``) do, through
-:meth:`harness.session.Session.send_raw`. This module builds those frames and judges what
-came back by the OCPP-J 1.6 text (section 4.1.3 message type, 4.1.4 message id, 4.2.3
-CallError and its table "Valid Error Codes"; section 3.2 server response):
+:meth:`harness.session.Session.send_raw`. This module builds those frames and says how to
+judge what comes back by the OCPP-J 1.6 text (section 4.1.3 message type, 4.1.4 message id,
+4.2.3 CallError and its table "Valid Error Codes"; section 3.2 server response):
 
 * a :class:`Probe` is one frame and an :class:`Expect`: the codes the table gives for the
   defect (a pass), the codes another reading of the table permits (a warning: the spec
   leaves the boundary open), and how silence, a CALLRESULT or any other code count;
-* :func:`judge` turns the SUT's answer (a CallResult, a CallError or None) into a
-  :class:`Verdict` (pass / warn / fail) with a sentence a vendor can act on.
+* :func:`harness.probe_run.judge` turns the SUT's answer into a verdict; it, the record of a
+  probe step and :func:`harness.probe_run.run_probe` live in :mod:`harness.probe_run`.
 
 Also pure helpers for the transport probes (an HTTP upgrade request cut short, a WebSocket
-frame header announcing more than follows) and the latency figures of the load cases.
-Nothing here opens a socket: the cases in ``testcases/test_rpc_*.py`` and
-``test_robustness.py`` send what this module builds, most of it through :func:`run_probe`,
-the one async helper (it drives a role's live session and records the probe as a step).
+frame header announcing more than follows). Nothing here opens a socket: the cases in
+``testcases/test_rpc_*.py`` and ``test_robustness.py`` send what this module builds, most of
+it through :func:`harness.probe_run.run_probe`.
 """
 
 from __future__ import annotations
@@ -24,23 +23,17 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import math
 import os
 import struct
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from .errors import ProtocolFailure, StepFailure
-from .ocppj import CallError, CallResult, ErrorCode
-from .steps import Message, StepRecord
+from .ocppj import ErrorCode
 
 __all__ = [
-    "Expect", "Probe", "Verdict", "judge", "describe", "probe_id", "call_frame", "SCHEMA_CODES",
+    "Expect", "Probe", "probe_id", "call_frame", "SCHEMA_CODES", "UNKNOWN_ACTION", "NAMED_PAYLOADS",
     "unknown_action_probe", "unsupported_action_probe", "wrong_direction_probe", "schema_probes",
-    "malformed_probes", "UNIQUE_ID_36", "latency_summary", "probe_step", "upgrade_request", "partial_frame",
+    "malformed_probes", "UNIQUE_ID_36", "upgrade_request", "partial_frame",
 ]
 
 NOT_IMPLEMENTED, NOT_SUPPORTED = ErrorCode.NOT_IMPLEMENTED.value, ErrorCode.NOT_SUPPORTED.value
@@ -69,7 +62,7 @@ def call_frame(unique_id: Any, action: Any, payload: Any) -> str:
     return json.dumps([2, unique_id, action, payload], separators=(",", ":"))
 
 
-# -- verdicts -------------------------------------------------------------------------------------------------
+# -- probes and what they accept -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Expect:
     """What a probe accepts.
@@ -104,49 +97,6 @@ class Probe:
     expect: Expect
     what: str
     rule: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    level: str  # "pass" | "warn" | "fail"
-    text: str
-    reading: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.level != "fail"
-
-
-def describe(reply: CallResult | CallError | None) -> str:
-    if reply is None:
-        return "no answer"
-    if isinstance(reply, CallResult):
-        return f"a CALLRESULT {json.dumps(reply.payload, separators=(',', ':'))[:120]}"
-    return f"CALLERROR {reply.error_code}" + (f" ({reply.error_description[:80]!r})" if reply.error_description else "")
-
-
-def judge(probe: Probe, reply: CallResult | CallError | None) -> Verdict:
-    """The verdict on the SUT's answer to ``probe`` (None: it sent none within the wait)."""
-    e = probe.expect
-    got = describe(reply)
-    wanted = " or ".join(sorted(e.exact)) or "no answer"
-    if reply is None:
-        level = e.silence
-        missing = "" if level == "pass" else f"; expected CALLERROR {wanted} ({probe.rule})"
-        return Verdict(level, f"{probe.what}: {got}{missing}",
-                       "" if level != "warn" else f"{probe.rule}; a receiver may also drop a frame it cannot process")
-    if isinstance(reply, CallResult):
-        level = e.result
-        return Verdict(level, f"{probe.what}: answered with {got}; it was processed as a valid CALL, expected CALLERROR "
-                              f"{wanted} ({probe.rule})", e.reading if level == "warn" else "")
-    code = reply.error_code
-    if code in e.exact:
-        return Verdict("pass", f"{probe.what}: CALLERROR {code}, as {probe.rule} gives")
-    if code in e.readings:
-        return Verdict("warn", f"{probe.what}: CALLERROR {code}; {probe.rule} gives {wanted}", e.reading)
-    return Verdict(e.other, f"{probe.what}: CALLERROR {code}; expected {wanted} ({probe.rule})"
-                            + (f"; {e.reading}" if e.reading and e.other != "fail" else ""),
-                   e.reading if e.other == "warn" else "")
 
 
 # -- unknown, unsupported and wrong-direction actions ----------------------------------------------------------
@@ -335,50 +285,6 @@ def malformed_probes(sut_role: str) -> list[Probe]:
     ]
 
 
-# -- figures -------------------------------------------------------------------------------------------------
-def latency_summary(samples: Sequence[float]) -> dict[str, float]:
-    """count, mean, p50, p95, p99 and max of latencies in seconds, as milliseconds (nearest-rank percentiles)."""
-    if not samples:
-        return {"count": 0}
-    ordered = sorted(samples)
-
-    def rank(p: float) -> float:
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
-
-    return {"count": len(ordered), "mean_ms": round(sum(ordered) / len(ordered) * 1000, 2), "p50_ms": round(rank(50), 2),
-            "p95_ms": round(rank(95), 2), "p99_ms": round(rank(99), 2), "max_ms": round(ordered[-1] * 1000, 2)}
-
-
-# -- the record of a probe step ------------------------------------------------------------------------------------
-@contextmanager
-def probe_step(role: Any, label: str, sent: str, expected: str) -> Iterator[StepRecord]:
-    """Record a raw probe as one step of the case (kind "call": the harness sends), completed when the block ends.
-
-    The caller adds what arrived to ``record.received``; a StepFailure raised in the block
-    fails the step (and propagates), anything else marks it an error.
-    """
-    trace = role.trace
-    record = StepRecord(label=label, kind="call", sent=[Message(sent)], expected=[Message(expected)],
-                        started=round(time.monotonic() - trace.t0, 6),
-                        wall=datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
-    record.frames = (len(trace.entries), len(trace.entries))
-    trace.steps.append(record)
-    try:
-        yield record
-    except AssertionError as exc:
-        record.verdict, record.failed_step = "failed", getattr(exc, "step", label)
-        record.problem, record.detail = getattr(exc, "problem", str(exc)), getattr(exc, "detail", "")
-        raise
-    except BaseException as exc:
-        record.verdict, record.problem = "error", f"{type(exc).__name__}: {exc}"
-        raise
-    else:
-        record.verdict = "passed"
-    finally:
-        record.ended = round(time.monotonic() - trace.t0, 6)
-        record.frames = (record.frames[0], len(trace.entries))
-
-
 # -- raw transport bytes (the slow-peer probes) ---------------------------------------------------------------
 def upgrade_request(host: str, path: str, *, subprotocols: Sequence[str] = ("ocpp1.6",),
                     authorization: str | None = None) -> bytes:
@@ -404,71 +310,3 @@ def partial_frame(announced: int = 120, sent: int = 10) -> bytes:
     payload = (b'[2,"probe","Heartbeat",{}]' + b" " * announced)[:sent]
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     return struct.pack("!BB", 0x81, 0x80 | announced) + mask + masked
-
-
-# -- driving a probe (the one async helper: it uses a role's live session, it opens no socket) -------------------
-SENTINELS = {"cp": ("GetConfiguration", {"key": ["HeartbeatInterval"]}), "cs": ("Heartbeat", {})}
-
-
-async def run_probe(role: Any, probe: Probe, *, step: str, sut_role: str) -> Verdict:
-    """Send ``probe`` raw on the role's session, then a valid CALL (the sentinel); judge both.
-
-    An addressable probe waits (timeouts.call) for the answer carrying its id; for one the
-    SUT cannot address, whatever reply arrives before the sentinel's answer is its answer.
-    The sentinel shows the SUT still serves the connection: no answer to it fails the step
-    (the probe broke the SUT). A connection the SUT closed counts as ``expect.close`` says,
-    and the SUT must then serve a new one (the role waits for or opens it).
-    Returns the verdict (a warning is recorded with :meth:`Role.warn`); a failure raises.
-    """
-    session = await role.wait_connected(step)
-    action, payload = SENTINELS[sut_role]
-    frame = probe.frame
-    shown = frame if isinstance(frame, str) else f"<binary frame {bytes(frame)!r}>"
-    expected = ("CALLERROR " + " or ".join(sorted(probe.expect.exact))) if probe.expect.exact else "no answer"
-    with probe_step(role, step, shown[:300], expected) as record:
-        with session.capturing() as capture:
-            answer = None
-            if probe.unique_id is not None:
-                answer = await session.exchange_raw(frame, unique_id=probe.unique_id, timeout=role.timeouts.call)
-            else:
-                await session.send_raw(frame)
-            alive: StepFailure | None = None
-            if not session.closed.is_set():
-                try:
-                    await session.call(action, dict(payload), timeout=role.timeouts.call, step=step)
-                except StepFailure as exc:
-                    alive = exc
-            await capture.settle(0.2, 1.0)  # an answer may trail the sentinel's
-            if answer is None and probe.unique_id is None and capture.replies:
-                answer = capture.replies[0]
-        reply = answer.message if answer is not None else None
-        verdict = judge(probe, reply)
-        if reply is not None:
-            record.received.append(as_message(reply))
-        if verdict.level == "fail":
-            raise ProtocolFailure(step, verdict.text, f"frame sent: {shown[:300]}")
-        if session.closed.is_set():
-            text = f"the SUT closed the connection after {probe.what} ({session.close_reason})"
-            if probe.expect.close == "fail":
-                raise ProtocolFailure(step, text, f"{probe.rule}; frame sent: {shown[:300]}")
-            if probe.expect.close == "warn":
-                role.warn(step, text, "OCPP-J 1.6 names no reaction that ends the connection; a peer that closes "
-                                      "must be reconnected (the charge point's job) and loses what was in flight")
-            await role.call(action, dict(payload), step=f"{step}: the SUT answers again on a new connection")
-        elif alive is not None:
-            raise ProtocolFailure(step, f"after {probe.what} the SUT no longer answers a valid {action}.req: "
-                                        f"{alive.problem}", f"{probe.rule}; frame sent: {shown[:300]}")
-        if verdict.level == "warn":
-            role.warn(step, verdict.text, verdict.reading)
-        role.check(step)
-        return verdict
-
-
-def as_message(reply: CallResult | CallError) -> Message:
-    if isinstance(reply, CallResult):
-        return Message("CALLRESULT", reply.payload)
-    return Message("CALLERROR", {"errorCode": reply.error_code, "errorDescription": reply.error_description,
-                                 "errorDetails": reply.error_details})
-
-
-__all__ += ["UNKNOWN_ACTION", "NAMED_PAYLOADS", "run_probe", "SENTINELS", "as_message"]

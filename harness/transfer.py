@@ -7,14 +7,17 @@ what really reached a real server. Nothing here is simulated:
 - :class:`TransferServers` runs an FTP server (pyftpdlib, in a daemon thread with its own
   loop) and an HTTP server (asyncio, in the caller's loop) for one test case, with a user
   and a password generated per run, and records every download, upload, refused login,
-  request for a missing file and refused upload in a :class:`TransferRecord` that a test
-  awaits with a timeout. The FTP/HTTP halves live in ``transfer_ftp`` / ``transfer_http``.
-- :class:`TransferConfig` is the SUT config's ``transfer:`` section: where the servers
-  listen and how the charge point reaches them.
+  request for a missing file and refused upload in a
+  :class:`~harness.transfer_record.TransferRecord` that a test awaits with a timeout. The
+  FTP/HTTP halves live in ``transfer_ftp`` / ``transfer_http``, the record (its events and
+  :class:`~harness.transfer_record.TransferTimeout`) in :mod:`harness.transfer_record`.
+- :class:`~harness.transfer_config.TransferConfig` (in :mod:`harness.transfer_config`) is
+  the SUT config's ``transfer:`` section: where the servers listen and how the charge
+  point reaches them.
 - The clients (:func:`download`, :func:`upload`, :func:`redact_url`, :class:`TransferError`)
   live in :mod:`harness.transfer_client`, the firmware image format
   (:func:`make_firmware_image`, :func:`verify_firmware_image` ...) in
-  :mod:`harness.firmware_image`; both are re-exported here.
+  :mod:`harness.firmware_image`.
 
 The served tree (the FTP user's home and the HTTP document root)::
 
@@ -30,284 +33,30 @@ import logging
 import os
 import secrets
 import tempfile
-import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, TypeVar
-from urllib.parse import quote, unquote, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
 
-from .config import Secret, _secret
+from .config import Secret
 from .errors import ConfigurationError
-from .firmware_image import corrupt_firmware_image, make_firmware_image, verify_firmware_image
-from .transfer_client import (
-    SocketGuard,
-    TransferError,
-    UrlTarget,
-    describe_os_error,
-    download,
-    parse_target,
-    redact_url,
-    redact_urls_in,
-    upload,
-)
-from .waits import within
+from .firmware_image import corrupt_firmware_image, make_firmware_image
+from .transfer_client import redact_url
+from .transfer_config import TransferConfig
+from .transfer_record import TransferEvent, TransferRecord
 
 if TYPE_CHECKING:
     from .transfer_ftp import FtpServer
     from .transfer_http import HttpServer
 
-__all__ = [
-    "TransferConfig",
-    "TransferServers",
-    "TransferRecord",
-    "TransferEvent",
-    "TransferError",
-    "TransferTimeout",
-    "download",
-    "upload",
-    "redact_url",
-    "make_firmware_image",
-    "corrupt_firmware_image",
-    "verify_firmware_image",
-    # for the FTP and HTTP halves (transfer_ftp, transfer_http)
-    "SocketGuard",
-    "UrlTarget",
-    "describe_os_error",
-    "parse_target",
-]
+__all__ = ["TransferServers"]
 
 log = logging.getLogger("harness.transfer")
-T = TypeVar("T")
-EventKind = Literal["download", "upload", "refused_login", "missing", "refused_upload"]
 FIRMWARE_DIR, UPLOAD_DIR, READONLY_DIR = "firmware", "upload", "readonly"
 MISSING_NAME = "does-not-exist.bin"
 
 
 def _host_in_url(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-# --- configuration ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransferConfig:
-    """Where the transfer servers listen and how the SUT reaches them (the SUT config's ``transfer:``)."""
-
-    host: str = "127.0.0.1"  # listen address; 0.0.0.0 needs the external URLs below
-    ftp_port: int = 0  # 0: a free port
-    http_port: int = 0
-    passive_ports: tuple[int, int] | None = None  # inclusive FTP passive range (firewalls); None: any free port
-    passive_address: str | None = None  # IP announced in PASV replies behind NAT
-    ftp_external_url: str | None = None  # how the charge point reaches the FTP server, e.g. ftp://lab-host:2121
-    http_external_url: str | None = None  # e.g. http://lab-host:8080
-    user: str = "ocpp"
-    password: Secret | None = None  # None: a fresh one per run (secrets)
-    http_auth: bool = False  # HTTP URLs carry user:password@ and the server demands Basic auth
-    idle_timeout: float = 30.0  # a client silent this long is dropped
-    max_upload_bytes: int = 64 * 2**20
-    stop_timeout: float = 5.0
-
-    def __post_init__(self) -> None:
-        for name in ("ftp_port", "http_port"):
-            if not 0 <= getattr(self, name) <= 65535:
-                raise ConfigurationError(f"transfer.{name}: {getattr(self, name)} is not a port (0..65535)")
-        if self.passive_ports is not None:
-            low, high = self.passive_ports
-            if not 1 <= low <= high <= 65535:
-                raise ConfigurationError(f"transfer.passive_ports: {low}-{high} is not a range of ports")
-            if low <= self.ftp_port <= high:
-                raise ConfigurationError(f"transfer.passive_ports: {low}-{high} contains ftp_port {self.ftp_port}")
-        for name, scheme in (("ftp_external_url", "ftp"), ("http_external_url", "http")):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            parts = urlsplit(value)
-            if parts.scheme != scheme or not parts.hostname or parts.path.strip("/") or "@" in parts.netloc:
-                raise ConfigurationError(f"transfer.{name}: {redact_url(value)!r} must be {scheme}://host[:port] "
-                                         "without credentials or a path")
-        if not self.user or ":" in self.user:
-            raise ConfigurationError(f"transfer.user: {self.user!r} must be non-empty and without ':'")
-        if self.idle_timeout <= 0 or self.stop_timeout <= 0 or self.max_upload_bytes <= 0:
-            raise ConfigurationError("transfer: idle_timeout, stop_timeout and max_upload_bytes must be positive")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None, where: str = "transfer") -> TransferConfig:
-        """Build from the parsed ``transfer:`` section; errors name the bad key."""
-        data = dict(data or {})
-        known = {f for f in cls.__dataclass_fields__}
-        if set(data) - known:
-            raise ConfigurationError(f"{where}: unknown keys {sorted(set(data) - known)}; known: {sorted(known)}")
-        values: dict[str, Any] = {}
-        for key, raw in data.items():
-            at = f"{where}.{key}"
-            if key in ("ftp_port", "http_port", "max_upload_bytes"):
-                values[key] = _number(int, raw, at)
-            elif key in ("idle_timeout", "stop_timeout"):
-                values[key] = _number(float, raw, at)
-            elif key == "http_auth":
-                if not isinstance(raw, bool):
-                    raise ConfigurationError(f"{at}: expected true or false, not {raw!r}")
-                values[key] = raw
-            elif key == "password":
-                values[key] = _secret(raw, at)
-            elif key == "passive_ports":
-                values[key] = None if raw is None else _port_range(raw, at)
-            else:
-                if raw is not None and not isinstance(raw, str):
-                    raise ConfigurationError(f"{at}: expected a string, not {raw!r}")
-                values[key] = raw
-        try:
-            return cls(**values)
-        except ConfigurationError as exc:
-            raise ConfigurationError(str(exc).replace("transfer", where, 1)) from None
-
-
-def _number(kind: Callable[[Any], T], raw: Any, at: str) -> T:
-    if isinstance(raw, bool):
-        raise ConfigurationError(f"{at}: expected a number, not {raw!r}")
-    try:
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{at}: expected a number, not {raw!r}") from None
-
-
-def _port_range(raw: Any, at: str) -> tuple[int, int]:
-    if isinstance(raw, str) and "-" in raw:
-        raw = raw.split("-", 1)
-    if not isinstance(raw, (list, tuple)) or len(raw) != 2:
-        raise ConfigurationError(f"{at}: give [first, last] or 'first-last', not {raw!r}")
-    return _number(int, raw[0], at), _number(int, raw[1], at)
-
-
-# --- the record ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TransferEvent:
-    """One thing that happened on a transfer server. Never holds a password."""
-
-    kind: EventKind
-    protocol: str  # "ftp" | "http"
-    path: str = ""  # as the client named it, from the served root: /firmware/fw.bin
-    client: str = ""  # ip:port
-    size: int = 0  # bytes sent (download) or stored (upload)
-    complete: bool = True
-    sha256: str = ""  # of the bytes sent / the file stored
-    user: str = ""  # login name offered (refused_login) or used
-    detail: str = ""  # command or method and the server's answer
-    stored: Path | None = field(default=None, repr=False)  # upload: the file on disk
-    at: float = field(default_factory=time.monotonic, repr=False)
-
-    def describe(self) -> str:
-        text = f"{self.protocol} {self.kind} {self.path or '-'}"
-        if self.kind in ("download", "upload"):
-            text += f" {self.size} B{'' if self.complete else ' INCOMPLETE'} sha256={self.sha256[:12] or '-'}"
-        if self.user:
-            text += f" user={self.user!r}"
-        if self.detail:
-            text += f" ({self.detail})"
-        return text + (f" from {self.client}" if self.client else "")
-
-
-class TransferTimeout(asyncio.TimeoutError):
-    """What a test awaited did not happen in time; the message lists what did."""
-
-
-class TransferRecord:
-    """Ordered, thread-safe list of :class:`TransferEvent`; wakes asyncio waiters on every addition.
-
-    The FTP thread adds from outside the event loop, so additions wake waiters through
-    ``call_soon_threadsafe``; waiters never poll.
-    """
-
-    def __init__(self, *, hide: tuple[str, ...] = ()) -> None:
-        self._events: list[TransferEvent] = []
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed = asyncio.Event()
-        self._hide = tuple(h for h in hide if h)
-
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-
-    def add(self, event: TransferEvent) -> None:
-        with self._lock:
-            self._events.append(event)
-        log.info("transfer: %s", self.scrub(event.describe()))
-        loop = self._loop
-        if loop is None:
-            return
-        try:
-            loop.call_soon_threadsafe(self._notify)
-        except RuntimeError:  # the loop is closed: nobody can be waiting
-            pass
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def scrub(self, text: str) -> str:
-        """``text`` with the servers' password (and any URL password) replaced by ***."""
-        for secret in self._hide:
-            text = text.replace(secret, "***")
-        return redact_urls_in(text)
-
-    @property
-    def events(self) -> list[TransferEvent]:
-        with self._lock:
-            return list(self._events)
-
-    def of(self, kind: EventKind) -> list[TransferEvent]:
-        return [e for e in self.events if e.kind == kind]
-
-    def mark(self) -> int:
-        """An index for ``since=``: wait only for what happens after this call."""
-        with self._lock:
-            return len(self._events)
-
-    def summary(self, since: int = 0) -> str:
-        events = self.events[since:]
-        if not events:
-            return "the transfer servers recorded nothing"
-        return "the transfer servers recorded: " + "; ".join(self.scrub(e.describe()) for e in events)
-
-    async def wait_for(self, what: str, match: Callable[[TransferEvent], bool], timeout: float,
-                       since: int = 0) -> TransferEvent:
-        """The first event from index ``since`` on that ``match``es; TransferTimeout after ``timeout`` s."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            changed = self._changed  # taken before looking, so an addition meanwhile still wakes us
-            for event in self.events[since:]:
-                if match(event):
-                    return event
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TransferTimeout(f"no {what} within {timeout:g} s; {self.summary(since)}")
-            try:
-                await within(changed.wait(), remaining)
-            except asyncio.TimeoutError:
-                pass  # look once more, then report
-
-    async def wait(self, kind: EventKind, timeout: float, *, path: str | None = None, protocol: str | None = None,
-                   complete: bool | None = None, since: int = 0) -> TransferEvent:
-        """:meth:`wait_for` an event of ``kind``; ``path`` is a URL, a /path or a bare file name."""
-        if path and "://" in path:
-            path = unquote(urlsplit(path).path)
-        words = ("complete" if complete else "incomplete" if complete is False else "", protocol or "",
-                 kind.replace("_", " "), f"of {path}" if path else "")
-
-        def match(e: TransferEvent) -> bool:
-            return (e.kind == kind and (protocol is None or e.protocol == protocol.lower())
-                    and (complete is None or e.complete == complete)
-                    and (path is None or e.path == path or (not path.startswith("/") and e.path.endswith("/" + path))))
-
-        return await self.wait_for(" ".join(w for w in words if w), match, timeout, since)
-
-    def __repr__(self) -> str:
-        return f"<TransferRecord {self.scrub(self.summary())}>"
 
 
 # --- the servers --------------------------------------------------------------------------------

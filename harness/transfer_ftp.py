@@ -36,16 +36,10 @@ from pyftpdlib.log import logger as pyftpdlib_logger
 from pyftpdlib.servers import FTPServer
 
 from .config import Secret
-from .transfer import (
-    UPLOAD_DIR,
-    SocketGuard,
-    TransferConfig,
-    TransferError,
-    TransferEvent,
-    TransferRecord,
-    UrlTarget,
-    describe_os_error,
-)
+from .transfer import UPLOAD_DIR
+from .transfer_client import SocketGuard, TransferError, UrlTarget, describe_os_error
+from .transfer_config import TransferConfig
+from .transfer_record import TransferEvent, TransferRecord
 from .waits import within
 
 __all__ = ["FtpServer", "ftp_retrieve", "ftp_store"]

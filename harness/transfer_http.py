@@ -30,16 +30,10 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .config import Secret
-from .transfer import (
-    UPLOAD_DIR,
-    SocketGuard,
-    TransferConfig,
-    TransferError,
-    TransferEvent,
-    TransferRecord,
-    UrlTarget,
-    describe_os_error,
-)
+from .transfer import UPLOAD_DIR
+from .transfer_client import SocketGuard, TransferError, UrlTarget, describe_os_error
+from .transfer_config import TransferConfig
+from .transfer_record import TransferEvent, TransferRecord
 from .waits import within
 
 __all__ = ["HttpServer", "http_get", "http_send"]

@@ -5,7 +5,7 @@ Charge point under test (the harness is the central system):
 * :func:`transfer_timeout`: how long a step waiting on a transfer may take (``extra.transfer_timeout``,
   default the step timeout: a real firmware may take minutes);
 * :func:`transfer_servers`: the FTP and HTTP servers of one case, as the SUT config's
-  ``transfer:`` section says (harness.transfer.TransferConfig: host, ports, the external
+  ``transfer:`` section says (harness.transfer_config.TransferConfig: host, ports, the external
   URLs a charge point reaches them by);
 * :func:`file_transfer_protocol`: FTP or HTTP, from ``extra.transfer_protocol`` or the
   charge point's SupportedFileTransferProtocols (the catalog's prerequisite); FTP when it
@@ -40,7 +40,10 @@ from harness.firmware_image import corrupt_firmware_image, make_firmware_image
 from harness.inbox import Expectation, Received
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
-from harness.transfer import TransferConfig, TransferEvent, TransferServers, TransferTimeout, redact_url
+from harness.transfer import TransferServers
+from harness.transfer_client import redact_url
+from harness.transfer_config import TransferConfig
+from harness.transfer_record import TransferEvent, TransferTimeout
 from testcases.states_charge_point import get_configuration
 
 __all__ = [

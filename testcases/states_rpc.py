@@ -8,7 +8,8 @@ from typing import Any
 
 from harness.errors import ProtocolFailure, StepTimeout
 from harness.ocppj import CallResult
-from harness.probes import Probe, as_message, call_frame, probe_id, probe_step
+from harness.probe_run import as_message, probe_step
+from harness.probes import Probe, call_frame, probe_id
 from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
 from harness.transport import connect_charge_point

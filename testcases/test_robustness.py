@@ -29,7 +29,7 @@ from harness import schemas
 from harness.errors import ConnectionFailure, PayloadMismatch, ProtocolFailure, StepFailure
 from harness.inbox import ErrorReply, Expectation
 from harness.ocppj import Call, CallError
-from harness.probes import latency_summary, probe_step
+from harness.probe_run import latency_summary, probe_step
 from harness.roles.central_system import CentralSystem, now_iso
 from harness.roles.charge_point import ChargePoint
 from harness.session import Session

@@ -24,9 +24,10 @@ import pytest
 from harness import schemas
 from harness.errors import PayloadMismatch, ProtocolFailure, SchemaFailure
 from harness.ocppj import CallResult
+from harness.probe_run import as_message, probe_step, run_probe
 from harness.probes import (
-    SCHEMA_CODES, UNIQUE_ID_36, Expect, Probe, as_message, call_frame, malformed_probes, probe_id, probe_step,
-    run_probe, schema_probes, unknown_action_probe, unsupported_action_probe, wrong_direction_probe,
+    SCHEMA_CODES, UNIQUE_ID_36, Expect, Probe, call_frame, malformed_probes, probe_id, schema_probes,
+    unknown_action_probe, unsupported_action_probe, wrong_direction_probe,
 )
 from harness.roles.central_system import now_iso
 from harness.roles.charge_point import ChargePoint

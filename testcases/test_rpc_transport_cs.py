@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness.errors import StepTimeout
-from harness.probes import probe_step
+from harness.probe_run import probe_step
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
 from testcases.states_charge_point import connector_under_test, get_configuration

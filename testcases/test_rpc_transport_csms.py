@@ -20,7 +20,8 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from harness.errors import ConnectionFailure, ProtocolFailure
-from harness.probes import call_frame, partial_frame, probe_id, probe_step, upgrade_request
+from harness.probe_run import probe_step
+from harness.probes import call_frame, partial_frame, probe_id, upgrade_request
 from harness.roles.charge_point import ChargePoint
 from harness.steps import Message
 from harness.sut import SutHandle

@@ -20,19 +20,11 @@ import pytest
 
 from harness.config import Secret
 from harness.errors import ConfigurationError
-from harness.transfer import (
-    TransferConfig,
-    TransferError,
-    TransferRecord,
-    TransferServers,
-    TransferTimeout,
-    corrupt_firmware_image,
-    download,
-    make_firmware_image,
-    redact_url,
-    upload,
-    verify_firmware_image,
-)
+from harness.firmware_image import corrupt_firmware_image, make_firmware_image, verify_firmware_image
+from harness.transfer import TransferServers
+from harness.transfer_client import TransferError, download, redact_url, upload
+from harness.transfer_config import TransferConfig
+from harness.transfer_record import TransferRecord, TransferTimeout
 from harness.waits import within
 
 T = TypeVar("T")
