@@ -9,7 +9,7 @@ heartbeats (10 to 60 frames), one case in ten failing, one in twenty skipped, wa
 smart charging readings. Every figure is read against a baseline measured in the same run
 (pytest-benchmark's parenthesised columns, one group per question):
 
-* ``render``: :func:`harness.report.html.render_report` against ``json.dumps`` of the same
+* ``render``: :func:`harness.report.page.render_report` against ``json.dumps`` of the same
   run record (the evidence file: the least work that writes down the same facts);
 * ``chromium``: Chromium opening the report (request to load event) against Chromium
   opening the evidence JSON inside a bare ``<pre>`` (the same facts, no layout to speak of)
@@ -32,7 +32,6 @@ import pytest
 from harness.report.browser import Chromium, find_chromium
 from harness.report.catalog import PROFILE_MARKERS, load_catalog
 from harness.report.evidence import evidence_text
-from harness.report.html import render_report
 from harness.report.model import (
     CaseRecord,
     Failure,
@@ -41,6 +40,7 @@ from harness.report.model import (
     frames_sha256,
     judge,
 )
+from harness.report.page import render_report
 from harness.steps import Message, StepRecord
 
 ROUNDS = 3

@@ -18,7 +18,7 @@ from harness.matching import OneOf
 from harness.report import collect
 from harness.report.catalog import label_kind, load_catalog, step_numbers
 from harness.report.evidence import evidence_text, verify_evidence
-from harness.report.html import payload_html, render_case, render_report
+from harness.report.html import payload_html, render_case
 from harness.report.model import (
     CaseRecord,
     Failure,
@@ -31,6 +31,7 @@ from harness.report.model import (
     step_rows,
     warnings_of,
 )
+from harness.report.page import render_report
 from harness.report.suts import known_secrets, redacted_config, scrub, sut_record
 from harness.report.svg import HEAD, ROW, ROWS_PER_SVG, sequence_diagrams
 from harness.report.terminal import failure_lines, payload_text

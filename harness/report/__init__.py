@@ -12,8 +12,8 @@ A run writes, side by side:
   properties.
 
 Modules: :mod:`.model` (records, verdicts, the step table), :mod:`.catalog` (the shipped
-OCTT catalog), :mod:`.html` and :mod:`.svg` (rendering, pure functions of the records),
-:mod:`.evidence`, :mod:`.suts` (identity, redacted configuration), :mod:`.terminal`
+OCTT catalog), :mod:`.page`, :mod:`.html` and :mod:`.svg` (rendering the page, a case, its
+diagrams: pure functions of the records), :mod:`.evidence`, :mod:`.suts` (identity, redacted configuration), :mod:`.terminal`
 (failures and live steps on the terminal), :mod:`.collect` (the pytest glue the plugin
 calls), :mod:`.browser` (headless Chromium, for PDFs and the harness's own checks).
 
@@ -36,8 +36,9 @@ from .collect import (
                       write_reports,
                       written_report,
 )
-from .html import render_case, render_report
+from .html import render_case
 from .model import CaseRecord, RunRecord
+from .page import render_report
 
 __all__ = [
     "CaseRecord", "RunRecord", "begin_session", "claim_report_path", "collect_case", "load_catalog", "record_phase",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .catalog import load_catalog
 from .evidence import verify_evidence
-from .html import render_report
 from .model import RunRecord
+from .page import render_report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,9 @@ from ..actuators import VOCABULARY
 from ..errors import ConfigurationError, StepFailure
 from .catalog import load_catalog
 from .evidence import evidence_text
-from .html import render_case, render_report
+from .html import render_case
 from .model import CaseRecord, Failure, RunRecord, SutRecord, frames_sha256, judge, readings_of, warnings_of
+from .page import render_report
 from .suts import known_secrets, scrub, sut_record
 from .svg import SVG_CSS
 from .terminal import LAST_FRAMES, CaseFailure, failure_lines
