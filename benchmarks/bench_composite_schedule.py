@@ -23,9 +23,9 @@ from harness.models.charging_profile import (
     ChargingRateUnit,
     ChargingSchedule,
     ChargingSchedulePeriod,
-    InstalledProfile,
     RecurrencyKind,
 )
+from harness.models.charging_profile_rules import InstalledProfile
 from harness.models.composite_schedule import Transaction, composite_schedule
 
 START = datetime(2024, 6, 3, 8, 0, tzinfo=timezone.utc)

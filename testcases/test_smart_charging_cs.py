@@ -27,9 +27,8 @@ import pytest
 
 from harness.errors import ConfigurationError, PayloadMismatch
 from harness.inbox import Expectation, Received
-from harness.models.charging_profile import (
-    ChargingProfile, ChargingProfileStore, ChargingRateUnit, parse_allowed_units, parse_datetime,
-)
+from harness.models.charging_profile import ChargingProfile, ChargingRateUnit, parse_datetime
+from harness.models.charging_profile_rules import ChargingProfileStore, parse_allowed_units
 from harness.models.composite_compare import Tolerance, compare_composite
 from harness.models.composite_schedule import Readings, Transaction, composite_schedule, convert_limit
 from harness.ocppj import CallError

@@ -32,7 +32,8 @@ import pytest
 
 from harness.errors import PayloadMismatch, UnexpectedMessage
 from harness.matching import ANY, Where, mismatches
-from harness.models.charging_profile import ChargingProfile, ChargingProfileKind, ignored_fields
+from harness.models.charging_profile import ChargingProfile, ChargingProfileKind
+from harness.models.charging_profile_rules import ignored_fields
 from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
 from testcases.states_central_system import (
@@ -86,7 +87,7 @@ def profile_problems(charge_point: ChargePoint, connector: int, profile: dict[st
     """Why a charging profile the central system sent is not what the step asks for or breaks the spec (failures).
 
     ``catalog`` is a pattern of the step's own checks ("=>" of the catalog); the rules of
-    spec 3.13 / 5.16 / 7.8 / 9.4 come from :func:`harness.models.charging_profile.validate_profile`
+    spec 3.13 / 5.16 / 7.8 / 9.4 come from :func:`harness.models.charging_profile_rules.validate_profile`
     against this charge point's keys and transactions (a conforming charge point would answer
     Rejected, and the steps require Accepted).
     """
@@ -98,7 +99,7 @@ def profile_problems(charge_point: ChargePoint, connector: int, profile: dict[st
 def profile_warnings(profile: dict[str, Any], *, where: str) -> list[str]:
     """What a charge point installs but ignores or never applies in ``profile`` (warnings: the spec allows it).
 
-    A Relative profile's startSchedule (:func:`harness.models.charging_profile.ignored_fields`);
+    A Relative profile's startSchedule (:func:`harness.models.charging_profile_rules.ignored_fields`);
     an Absolute profile's validity window that is over already, or that its schedule
     (startSchedule + duration) does not overlap: the profile never applies.
     """

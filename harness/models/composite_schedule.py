@@ -39,13 +39,12 @@ from harness.models.charging_profile import (
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
-    ChargingProfileStore,
     ChargingRateUnit,
     ChargingSchedule,
     ChargingSchedulePeriod,
-    InstalledProfile,
     format_datetime,
 )
+from harness.models.charging_profile_rules import ChargingProfileStore, InstalledProfile
 
 __all__ = [
     "CompositePeriod", "CompositeSchedule", "ConnectorZero", "NoTransaction", "Readings",

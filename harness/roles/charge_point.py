@@ -35,9 +35,9 @@ from .. import schemas
 from ..config import Secret, SutConfig
 from ..errors import ConnectionFailure, StepFailure
 from ..inbox import ErrorReply
-from ..models.charging_profile import (
-    ChargePointSmartChargingState, ChargingProfile, ChargingProfilePurpose, ChargingProfileStore, ChargingRateUnit,
-    format_datetime, parse_allowed_units, validate_profile,
+from ..models.charging_profile import ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, format_datetime
+from ..models.charging_profile_rules import (
+    ChargePointSmartChargingState, ChargingProfileStore, parse_allowed_units, validate_profile,
 )
 from ..models.composite_schedule import Transaction, composite_schedule
 from ..models.local_auth_list import LocalAuthList, PayloadError, apply_send_local_list, get_local_list_version

@@ -1,7 +1,7 @@
 """Smart charging in the reference charge point (SmartCharging profile; spec 3.13, 5.5, 5.7, 5.11, 5.16, 9.4).
 
 An implementation of its own, on purpose: the harness judges this charge point with its
-own models (models/charging_profile.py, composite_schedule.py, composite_compare.py), so a
+own models (models/charging_profile*.py, composite_schedule.py, composite_compare.py), so a
 simulator answering with those models could only agree with them. Here the install rules and the
 store are charge_point_smart_profiles, the composite schedule charge_point_smart_composite
 (a walk over a per-profile point query, not the model's algorithm); both written from the

@@ -2,7 +2,7 @@
 
 Written from the spec (OCPP 1.6 sections 3.13, 5.5, 5.16, 7.8, 7.13, 7.14, 9.4; notes in
 shared/smart_charging.md sections 2.1, 2.2, 2.9, 2.10), deliberately *not* from the
-harness's models/charging_profile.py: the harness judges the simulator with that model, so
+harness's models/charging_profile*.py: the harness judges the simulator with that model, so
 the simulator must be a second, separately written opinion for the compliance suite to
 cross-check the model. Times are whole UTC seconds (``int``), floored.
 

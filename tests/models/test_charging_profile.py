@@ -10,26 +10,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.models.charging_profile import (
-    ChargePointSmartChargingState,
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
     ChargingProfileStatus,
-    ChargingProfileStore,
     ChargingRateUnit,
     ChargingSchedule,
     ChargingSchedulePeriod,
     ClearChargingProfileStatus,
-    ClearIdReading,
-    InstalledProfile,
-    ProfileRules,
     RecurrencyKind,
-    ReplaceScope,
     format_datetime,
-    ignored_fields,
-    parse_allowed_units,
     parse_datetime,
-    validate_profile,
+)
+from harness.models.charging_profile_rules import (
+    ChargePointSmartChargingState, ChargingProfileStore, ClearIdReading, InstalledProfile, ProfileRules, ReplaceScope,
+    ignored_fields, parse_allowed_units, validate_profile,
 )
 
 UTC = timezone.utc

@@ -17,13 +17,12 @@ from harness.models.charging_profile import (
     ChargingProfile,
     ChargingProfileKind,
     ChargingProfilePurpose,
-    ChargingProfileStore,
     ChargingRateUnit,
     ChargingSchedule,
     ChargingSchedulePeriod,
-    InstalledProfile,
     RecurrencyKind,
 )
+from harness.models.charging_profile_rules import ChargingProfileStore, InstalledProfile
 from harness.models.composite_schedule import (
     CompositeSchedule,
     ConnectorZero,
