@@ -2,9 +2,10 @@
 
 OCPP 1.6 leaves the transfer itself to the URL scheme (spec 8: FTP, FTPS, HTTP, HTTPS;
 ``ftp://user:password@host:port/path``). :func:`download` and :func:`upload` run blocking
-libraries (ftplib, http.client; the protocol halves live in ``transfer_ftp`` /
-``transfer_http``) in a worker thread, bounded by the timeout; every failure is one
-:class:`TransferError` that names the operation, the URL (redacted) and the reason.
+libraries in a worker thread, bounded by the timeout: http.client for HTTP(S) (here,
+:func:`http_get` / :func:`http_send`), ftplib for FTP (``ftp_retrieve`` / ``ftp_store``, in
+``transfer_ftp`` beside the FTP server); every failure is one :class:`TransferError` that
+names the operation, the URL (redacted) and the reason.
 :func:`redact_url` hides a URL's password; every repr, message and log line uses it.
 
 Nothing here needs the transfer servers (``harness.transfer``), so a charge point can
@@ -14,7 +15,10 @@ import it on its own.
 from __future__ import annotations
 
 import asyncio
+import base64
+import http.client
 import re
+import secrets
 import socket
 import ssl
 import threading
@@ -36,6 +40,8 @@ __all__ = [
     "redact_urls_in",
     "parse_target",
     "describe_os_error",
+    "http_get",
+    "http_send",
 ]
 
 T = TypeVar("T")
@@ -149,6 +155,60 @@ def describe_os_error(exc: BaseException, target: UrlTarget) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+# --- HTTP(S) client -----------------------------------------------------------------------------
+
+
+def http_get(target: UrlTarget, timeout: float, guard: SocketGuard, ssl_context: ssl.SSLContext | None) -> bytes:
+    """GET the URL (blocking; run in a worker thread); only a 2xx answer counts."""
+    return _request("download", target, timeout, guard, ssl_context, "GET", None, {})
+
+
+def http_send(target: UrlTarget, data: bytes, timeout: float, guard: SocketGuard, ssl_context: ssl.SSLContext | None,
+              *, method: str, multipart: bool, filename: str) -> None:
+    """PUT or POST ``data`` (raw, or multipart/form-data with one file part) to the URL (blocking)."""
+    if multipart:
+        boundary = "harness-" + secrets.token_hex(12)
+        safe = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe}"\r\n'
+                f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    else:
+        body, headers = data, {"Content-Type": "application/octet-stream"}
+    _request("upload", target, timeout, guard, ssl_context, method, body, headers)
+
+
+def _request(operation: str, target: UrlTarget, timeout: float, guard: SocketGuard,
+             ssl_context: ssl.SSLContext | None, method: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+    connection: http.client.HTTPConnection
+    if target.scheme == "https":
+        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
+                                                 context=ssl_context or ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+    headers = {"User-Agent": "ocpp16-harness", "Connection": "close", **headers}
+    if target.user is not None:
+        password = target.password.reveal() if target.password else ""
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{target.user}:{password}".encode()).decode()
+    step = f"connecting to {target.host}:{target.port}"
+    try:
+        connection.connect()
+        guard.watch(connection.sock)
+        step = f"{method} {target.path or '/'}"
+        connection.request(method, quote(target.path or "/") + (f"?{target.query}" if target.query else ""),
+                           body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        if not 200 <= response.status < 300:
+            raise TransferError(operation, target.redacted, f"{step}: HTTP {response.status} {response.reason}")
+        return data
+    except http.client.HTTPException as exc:
+        raise TransferError(operation, target.redacted, f"{step}: bad or cut-short HTTP answer ({type(exc).__name__})") from None
+    except OSError as exc:
+        raise TransferError(operation, target.redacted, f"{step}: {describe_os_error(exc, target)}") from None
+    finally:
+        connection.close()
+
+
 async def _bounded(operation: str, url: str, timeout: float, work: Callable[[SocketGuard], T]) -> T:
     guard = SocketGuard()
     thread_done = asyncio.ensure_future(asyncio.to_thread(work, guard))
@@ -175,8 +235,6 @@ async def download(url: str, *, timeout: float, ssl_context: ssl.SSLContext | No
         from .transfer_ftp import ftp_retrieve
 
         return await _bounded("download", url, timeout, lambda guard: ftp_retrieve(target, timeout, guard))
-    from .transfer_http import http_get
-
     return await _bounded("download", url, timeout, lambda guard: http_get(target, timeout, guard, ssl_context))
 
 
@@ -202,8 +260,6 @@ async def upload(url: str, data: bytes, *, timeout: float, filename: str | None 
 
         await _bounded("upload", url, timeout, lambda guard: ftp_store(target, data, timeout, guard))
     else:
-        from .transfer_http import http_send
-
         name = filename or target.path.rsplit("/", 1)[-1] or "upload.bin"
         await _bounded("upload", url, timeout, lambda guard: http_send(
             target, data, timeout, guard, ssl_context, method=method, multipart=multipart, filename=name))

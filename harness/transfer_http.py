@@ -1,4 +1,4 @@
-"""The HTTP half of the transfer servers (asyncio, in the caller's loop) and the HTTP(S) client.
+"""The HTTP half of the transfer servers (asyncio, in the caller's loop).
 
 OCPP 1.6 does not say how a charge point uploads over HTTP (digest 8.3), and chargers
 do it two ways: PUT of the raw file, or POST of multipart/form-data with one file part.
@@ -9,6 +9,9 @@ One request per connection (every answer says ``Connection: close``). Each read 
 most the idle timeout, the request head is at most 64 KiB and a body at most
 ``max_upload_bytes``, so a slow or silent client is dropped, never waited on; ``stop()``
 cancels whatever is still connected.
+
+The HTTP(S) client the harness's charge point downloads and uploads with
+(``http_get`` / ``http_send``) lives in :mod:`harness.transfer_client`.
 """
 
 from __future__ import annotations
@@ -18,10 +21,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-import http.client
 import logging
-import secrets
-import ssl
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -31,12 +31,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .config import Secret
 from .transfer import UPLOAD_DIR
-from .transfer_client import SocketGuard, TransferError, UrlTarget, describe_os_error
 from .transfer_config import TransferConfig
 from .transfer_record import TransferEvent, TransferRecord
 from .waits import within
 
-__all__ = ["HttpServer", "http_get", "http_send"]
+__all__ = ["HttpServer"]
 
 log = logging.getLogger("harness.transfer")
 _HEAD_LIMIT = 64 * 1024
@@ -395,57 +394,3 @@ def _read_region(file: Path, start: int, count: int) -> bytes:
 def _write(file: Path, data: bytes) -> None:
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(data)
-
-
-# --- client -------------------------------------------------------------------------------------
-
-
-def http_get(target: UrlTarget, timeout: float, guard: SocketGuard, ssl_context: ssl.SSLContext | None) -> bytes:
-    """GET the URL (blocking; run in a worker thread); only a 2xx answer counts."""
-    return _request("download", target, timeout, guard, ssl_context, "GET", None, {})
-
-
-def http_send(target: UrlTarget, data: bytes, timeout: float, guard: SocketGuard, ssl_context: ssl.SSLContext | None,
-              *, method: str, multipart: bool, filename: str) -> None:
-    """PUT or POST ``data`` (raw, or multipart/form-data with one file part) to the URL (blocking)."""
-    if multipart:
-        boundary = "harness-" + secrets.token_hex(12)
-        safe = filename.replace('"', "%22").replace("\r", "").replace("\n", "")
-        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{safe}"\r\n'
-                f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-    else:
-        body, headers = data, {"Content-Type": "application/octet-stream"}
-    _request("upload", target, timeout, guard, ssl_context, method, body, headers)
-
-
-def _request(operation: str, target: UrlTarget, timeout: float, guard: SocketGuard,
-             ssl_context: ssl.SSLContext | None, method: str, body: bytes | None, headers: dict[str, str]) -> bytes:
-    connection: http.client.HTTPConnection
-    if target.scheme == "https":
-        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
-                                                 context=ssl_context or ssl.create_default_context())
-    else:
-        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-    headers = {"User-Agent": "ocpp16-harness", "Connection": "close", **headers}
-    if target.user is not None:
-        password = target.password.reveal() if target.password else ""
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{target.user}:{password}".encode()).decode()
-    step = f"connecting to {target.host}:{target.port}"
-    try:
-        connection.connect()
-        guard.watch(connection.sock)
-        step = f"{method} {target.path or '/'}"
-        connection.request(method, quote(target.path or "/") + (f"?{target.query}" if target.query else ""),
-                           body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-        if not 200 <= response.status < 300:
-            raise TransferError(operation, target.redacted, f"{step}: HTTP {response.status} {response.reason}")
-        return data
-    except http.client.HTTPException as exc:
-        raise TransferError(operation, target.redacted, f"{step}: bad or cut-short HTTP answer ({type(exc).__name__})") from None
-    except OSError as exc:
-        raise TransferError(operation, target.redacted, f"{step}: {describe_os_error(exc, target)}") from None
-    finally:
-        connection.close()
