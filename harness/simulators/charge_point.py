@@ -31,6 +31,7 @@ from websockets.asyncio.client import connect
 
 from .. import schemas
 from ..ocppj import CallError, CallResult
+from .charge_point_certificates import CertificatesMixin
 from .charge_point_config import Configuration
 from .charge_point_connectors import ChargingMixin, Connector, now_iso
 from .charge_point_faults import FAULTS
@@ -53,8 +54,8 @@ __all__ = ["SimChargePoint", "FAULTS", "VARIANTS", "main"]
 METER_IN_SERVICE_WH = 1_250_000.0  # the register of each connector's meter when the simulator starts
 
 
-class SimChargePoint(SecurityMixin, ReservationMixin, FirmwareMixin, TriggerMixin, SmartChargingMixin, LocalListMixin,
-                     ChargingMixin, HandlersMixin):
+class SimChargePoint(SecurityMixin, CertificatesMixin, ReservationMixin, FirmwareMixin, TriggerMixin,
+                     SmartChargingMixin, LocalListMixin, ChargingMixin, HandlersMixin):
     def __init__(self, cs_url: str, cp_id: str, connectors: int, faults: Faults, password: str | None,
                  *, variants: Switches | None = None, security: dict[str, Any] | None = None) -> None:
         self.cs_url = cs_url.rstrip("/") + "/" + cp_id

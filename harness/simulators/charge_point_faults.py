@@ -6,7 +6,10 @@ case guarding that rule fails, at the right step, with a message a vendor can ac
 
 from __future__ import annotations
 
-from . import charge_point_firmware, charge_point_reservation, charge_point_security, charge_point_trigger
+from . import (
+    charge_point_certificates, charge_point_firmware, charge_point_reservation, charge_point_security,
+    charge_point_trigger,
+)
 from .charge_point_local_list import LOCAL_LIST_FAULTS
 from .charge_point_smart import SMART_FAULTS
 from .common import RPC_FAULTS
@@ -74,6 +77,7 @@ FAULTS.update(charge_point_reservation.FAULTS)  # Reservation (TC_046_x_CS ... T
 FAULTS.update(charge_point_firmware.FAULTS)  # FirmwareManagement (TC_044_x_CS, TC_045_x_CS)
 FAULTS.update(charge_point_trigger.FAULTS)  # RemoteTrigger (TC_054_CS, TC_055_CS)
 FAULTS.update(charge_point_security.FAULTS)  # security extension (TC_073_CS ... TC_087_CS)
+FAULTS.update(charge_point_certificates.FAULTS)  # its certificates, GetLog and signed firmware
 # -- the harness's own cases beyond OCTT (testcases/test_rpc_*cs.py, test_robustness.py) ------------------------
 FAULTS.update(RPC_FAULTS)  # the OCPP-J layer (RPC_001_CS ... RPC_012_CS), carried out by common.RpcPeer
 FAULTS.update({

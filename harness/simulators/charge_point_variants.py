@@ -41,9 +41,13 @@ VARIANTS = {
 
 
 def _merge_profiles() -> None:
-    from . import charge_point_firmware, charge_point_reservation, charge_point_security, charge_point_trigger
+    from . import (
+        charge_point_certificates, charge_point_firmware, charge_point_reservation, charge_point_security,
+        charge_point_trigger,
+    )
 
-    for module in (charge_point_reservation, charge_point_firmware, charge_point_trigger, charge_point_security):
+    for module in (charge_point_reservation, charge_point_firmware, charge_point_trigger, charge_point_security,
+                   charge_point_certificates):
         VARIANTS.update(module.VARIANTS)
 
 
