@@ -22,11 +22,11 @@ the version it holds), ``differential_right_after_failed`` and ``resend_after_no
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from .central_system_handlers import IdTagStore
+from .common import Background
 
 __all__ = ["FAULTS", "LocalLists"]
 
@@ -50,7 +50,7 @@ class LocalLists:
         self.id_tags = id_tags
         self.faults = faults
         self.variants = variants
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = Background()
 
     @staticmethod
     def state(record: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +108,7 @@ class LocalLists:
         elif status == "NotSupported":
             state["supported"] = False
             if "resend_after_not_supported" in self.variants:
-                self._later(send(cp_id, record, word, "SendLocalList", payload))
+                self._background.start(send(cp_id, record, word, "SendLocalList", payload))
         elif status == "VersionMismatch" and "ignores_version_mismatch" in self.faults:
             reply = await send(cp_id, record, word, "SendLocalList", payload)
         elif status in ("VersionMismatch", "Failed") and sent_type == "Differential":
@@ -116,22 +116,11 @@ class LocalLists:
             full = {"listVersion": full_version, "updateType": "Full", "localAuthorizationList": self._entries("Full", p)}
             reply = await send(cp_id, record, word, "SendLocalList", full)
         elif status == "Failed" and "differential_right_after_failed" in self.variants:
-            self._later(send(cp_id, record, word, "SendLocalList", {**payload, "updateType": "Differential",
-                                                                    "listVersion": version + 1}))
+            again = {**payload, "updateType": "Differential", "listVersion": version + 1}
+            self._background.start(send(cp_id, record, word, "SendLocalList", again))
         return {"action": "SendLocalList", "sent": payload, "reply": reply}
 
     @staticmethod
     def _full_version(state: dict[str, Any]) -> int:
         """Variant full_list_same_version: the version it holds for the charge point (never 0: errata 3.52)."""
         return max(state["version"], state["reported"] or 0, 1)
-
-    def _later(self, work: Awaitable[Any]) -> None:
-        """A retry the back-end makes on its own, after the operator's command returned."""
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                pass
-        task = asyncio.get_running_loop().create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
 from .central_system_handlers import iso
+from .common import Background
 
 __all__ = ["FAULTS", "VARIANTS", "builders", "scripts"]
 
@@ -58,7 +59,7 @@ class Reservations:
         self.faults = operator.faults
         self.variants = operator.variants
         self._ids = itertools.count(9001)
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = Background()
 
     @staticmethod
     def held(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -94,8 +95,8 @@ class Reservations:
             record["latest_reservation"] = reservation_id
             if "cancel_before_expiry" in self.variants:
                 margin = float(self.variants.option("cancel_margin", 0.5))
-                self._later(self._cancel_at(send, cp_id, record, peer, reservation_id,
-                                            (expiry - now).total_seconds() - margin))
+                delay = (expiry - now).total_seconds() - margin
+                self._background.start(self._cancel_at(send, cp_id, record, peer, reservation_id, delay))
         return {"action": "ReserveNow", "sent": payload, "reply": reply}
 
     async def cancel_reservation(self, send: Send, cp_id: str, record: dict[str, Any], p: dict[str, Any]) -> Any:
@@ -120,15 +121,6 @@ class Reservations:
         if reply.get("status") == "Accepted":
             self.held(record).pop(str(reservation_id), None)
 
-    def _later(self, work: Awaitable[Any]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                pass
-        task = asyncio.get_running_loop().create_task(run())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 def builders(operator: Any) -> dict[str, Any]:

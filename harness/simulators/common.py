@@ -40,8 +40,8 @@ from .. import ocppj, schemas
 from ..ocppj import Call, CallError, CallResult
 from ..waits import within
 
-__all__ = ["Faults", "Variants", "Switches", "add_switch_arguments", "switches_from", "list_switches", "ActuationServer",
-           "RpcPeer", "RPC_FAULTS", "schema_error", "watch_stdin", "ready"]
+__all__ = ["Faults", "Variants", "Switches", "add_switch_arguments", "switches_from", "list_switches", "Background",
+           "ActuationServer", "RpcPeer", "RPC_FAULTS", "schema_error", "watch_stdin", "ready"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,27 @@ def list_switches(args: argparse.Namespace, faults: dict[str, str], variants: di
 
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[Any]]
+
+
+class Background:
+    """Work a simulator starts on its own and does not await (a retry, a cancel before expiry).
+
+    Each task is kept until it ends (the event loop holds only weak references to tasks) and its
+    failure is swallowed: the operator's command that started it has long returned.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self, work: Awaitable[Any]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                pass
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 class ActuationServer:
