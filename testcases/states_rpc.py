@@ -1,20 +1,31 @@
-"""Helpers the OCPP-J and robustness cases (RPC_nnn) of both roles share: raw probes that must be
-answered, WebSocket pings, an oversize frame, and how the harness charge point reaches a central system."""
+"""Helpers the OCPP-J and robustness cases (RPC_nnn) of both roles share: the unsupported-action probe
+and its skip, raw probes that must be answered, WebSocket pings, an oversize frame, and how the harness charge point reaches a central system."""
 
 from __future__ import annotations
 
 import ssl as ssl_module
 from typing import Any
 
+import pytest
+
 from harness.errors import ProtocolFailure, StepTimeout
 from harness.ocppj import CallResult
 from harness.probe_run import as_message, probe_step
-from harness.probes import Probe, call_frame, probe_id
+from harness.probes import Probe, call_frame, probe_id, unsupported_action_probe
 from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
 from harness.transport import connect_charge_point
 
-__all__ = ["must_answer", "pings", "oversize", "reach", "open_connection"]
+__all__ = ["unsupported_probe", "must_answer", "pings", "oversize", "reach", "open_connection"]
+
+
+def unsupported_probe(sut: SutHandle, sut_role: str) -> Probe:
+    """The probe of RPC_002: an action of ``extra.unsupported_actions``, else of a profile not in ``features``."""
+    probe = unsupported_action_probe(sut_role, sut.config.features, sut.config.extra.get("unsupported_actions") or ())
+    if probe is None:
+        pytest.skip("the SUT config lists every feature profile (and the security extension): there is no known action "
+                    "it does not support; name one in extra.unsupported_actions to run this case")
+    return probe
 
 
 async def must_answer(role: Any, probe: Probe, *, step: str) -> None:

@@ -25,7 +25,7 @@ from harness.ocppj import CallResult
 from harness.probe_run import as_message, probe_step, run_probe
 from harness.probes import (
     SCHEMA_CODES, UNIQUE_ID_36, Expect, Probe, call_frame, malformed_probes, probe_id, schema_probes,
-    unknown_action_probe, unsupported_action_probe, wrong_direction_probe,
+    unknown_action_probe, wrong_direction_probe,
 )
 from harness.roles.central_system import CentralSystem
 from harness.sut import SutHandle
@@ -34,18 +34,9 @@ from testcases.states_charge_point import (
     accepted, charging, check_stop_transaction, configure, connector_status, connector_under_test,
     get_configuration, setting,
 )
-from testcases.states_rpc import must_answer
+from testcases.states_rpc import must_answer, unsupported_probe
 
 SUT = "cp"
-
-
-def _unsupported(sut: SutHandle) -> Probe:
-    """The probe of RPC_002: an action of ``extra.unsupported_actions``, else of a profile not in ``features``."""
-    probe = unsupported_action_probe(SUT, sut.config.features, sut.config.extra.get("unsupported_actions") or ())
-    if probe is None:
-        pytest.skip("the SUT config lists every feature profile (and the security extension): there is no known action "
-                    "it does not support; name one in extra.unsupported_actions to run this case")
-    return probe
 
 
 # -- error codes (OCPP-J 1.6 section 4.2.3) ---------------------------------------------------------------------
@@ -73,7 +64,7 @@ async def test_rpc_002_cs_known_unsupported_action(central_system: CentralSystem
     warning, a charge point without the extension may not know it. Skipped when the config
     lists every profile and names no unsupported action.
     """
-    await run_probe(central_system, _unsupported(sut), step="1-2 (known, unsupported action)", sut_role=SUT)
+    await run_probe(central_system, unsupported_probe(sut, SUT), step="1-2 (known, unsupported action)", sut_role=SUT)
 
 
 @pytest.mark.ocppj

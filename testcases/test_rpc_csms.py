@@ -27,24 +27,15 @@ from harness.ocppj import CallResult
 from harness.probe_run import as_message, probe_step, run_probe
 from harness.probes import (
     SCHEMA_CODES, UNIQUE_ID_36, Expect, Probe, call_frame, malformed_probes, probe_id, schema_probes,
-    unknown_action_probe, unsupported_action_probe, wrong_direction_probe,
+    unknown_action_probe, wrong_direction_probe,
 )
 from harness.roles.central_system import now_iso
 from harness.roles.charge_point import ChargePoint
 from harness.sut import SutHandle
 from testcases.states_central_system import METER_START, booted, stop_transaction
-from testcases.states_rpc import must_answer
+from testcases.states_rpc import must_answer, unsupported_probe
 
 SUT = "cs"
-
-
-def _unsupported(sut: SutHandle) -> Probe:
-    """The probe of RPC_002: an action of ``extra.unsupported_actions``, else of a profile not in ``features``."""
-    probe = unsupported_action_probe(SUT, sut.config.features, sut.config.extra.get("unsupported_actions") or ())
-    if probe is None:
-        pytest.skip("the SUT config lists every feature profile (and the security extension): there is no known action "
-                    "it does not support; name one in extra.unsupported_actions to run this case")
-    return probe
 
 
 # -- error codes (OCPP-J 1.6 section 4.2.3) -------------------------------------------------------------------------
@@ -71,7 +62,7 @@ async def test_rpc_002_csms_known_unsupported_action(charge_point: ChargePoint, 
     for a security white paper action NotImplemented is a warning. Skipped when the config lists
     every profile and names no unsupported action.
     """
-    probe = _unsupported(sut)
+    probe = unsupported_probe(sut, SUT)
     await booted(charge_point, sut, step="before (Booted)")
     await run_probe(charge_point, probe, step="1-2 (known, unsupported action)", sut_role=SUT)
 
